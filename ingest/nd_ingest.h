@@ -1,0 +1,130 @@
+/*
+ * nd_ingest.h - bytes in, articles out.
+ *
+ * The ninjs parser (1.x, 2.x, 3.x), HTML stripping and text normalisation.
+ * Knows nothing about similarity. (The Kafka consumer lives here too, declared
+ * in the second half of this header once the pipeline exists.)
+ *
+ * Example:
+ *
+ *     char errstr[256];
+ *     nd_parser_t *p = nd_parser_new(NULL, errstr, sizeof(errstr));
+ *     nd_article_t art;
+ *     nd_err_t err = nd_parser_parse(p, line, len, &art, errstr, sizeof(errstr));
+ *     if (err)
+ *         reject(nd_err_name(err), errstr);      // the run goes on
+ *     else
+ *         use(art.uri, art.text);                 // valid until the next parse
+ *     nd_parser_destroy(p);
+ *
+ * Thread-safety: a parser handle is used by one thread at a time; several
+ * handles may be used concurrently.
+ */
+#ifndef ND_INGEST_H
+#define ND_INGEST_H
+
+#include "nd_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Event time value meaning "the document carries no time". */
+#define ND_TIME_NONE INT64_MIN
+
+/*
+ * nd_article_t: one parsed article. Every pointer is owned by the parser
+ * handle that filled it and is valid until the next nd_parser_parse() or
+ * nd_parser_destroy() on that handle. Strings are UTF-8 and not
+ * NUL-terminated unless said so; lengths are in bytes.
+ */
+typedef struct nd_article_s {
+    const char *uri; /* ninjs "uri"; never empty */
+    size_t uri_len;
+    /* The publishing source: copyrightholder / copyrightHolder, else the
+     * first infoSources[].name, else "" (source_len 0). */
+    const char *source;
+    size_t source_len;
+    /* The headline: "headline" (1.x) or headlines[0].value (2.x/3.x); may be
+     * empty. Unescaped, not normalised. */
+    const char *headline;
+    size_t headline_len;
+    /* versioncreated / versionCreated (else firstcreated / firstCreated) in ms
+     * since the epoch; ND_TIME_NONE when absent. */
+    int64_t event_time_ms;
+    const char *language; /* "language" or ""; e.g. "en", "de" */
+    size_t language_len;
+    /* The normalised body text: tokens separated by exactly one ASCII space,
+     * no leading or trailing space. See nd_normalize(). Never empty. */
+    const char *text;
+    size_t text_len;
+    size_t body_len;   /* length in bytes of the body before normalisation */
+    int ninjs_major;   /* 1, 2 or 3 as detected from the document shape */
+    const char *doc;   /* the original document bytes, as given */
+    size_t doc_len;
+} nd_article_t;
+
+/* nd_parser_conf_t: parser limits. Initialise with nd_parser_conf_init(). */
+typedef struct nd_parser_conf_s {
+    size_t max_doc_bytes; /* larger documents are ND_ERR_TOO_LARGE; default 4 MiB */
+    int max_depth;        /* deeper nesting is ND_ERR_TOO_DEEP; default 64 */
+} nd_parser_conf_t;
+
+/* nd_parser_conf_init: fill conf with the defaults documented above. */
+void nd_parser_conf_init(nd_parser_conf_t *conf);
+
+typedef struct nd_parser_s nd_parser_t;
+
+/*
+ * nd_parser_new: create a parser. conf may be NULL for the defaults; it is
+ * copied. @return the handle, or NULL with a reason in errstr.
+ */
+nd_parser_t *nd_parser_new(const nd_parser_conf_t *conf, char *errstr, size_t errstr_size);
+
+/* nd_parser_destroy: free the parser; NULL is a no-op. */
+void nd_parser_destroy(nd_parser_t *p);
+
+/*
+ * nd_parser_parse: parse one ninjs document (one JSON Lines line or one Kafka
+ * message value; a trailing "\r\n" or "\n" is ignored) and normalise its body.
+ *
+ * Body choice: 1.x body_text, else body_html (HTML stripped); 2.x/3.x the
+ * first bodies[] entry of contentType text/plain, else text/html (stripped),
+ * else the first entry.
+ *
+ * @return ND_ERR_NO_ERROR and fills *out, or an input error code (ND_ERR_EMPTY,
+ *   ND_ERR_BAD_JSON, ND_ERR_NOT_OBJECT, ND_ERR_WRONG_TYPE, ND_ERR_BAD_UTF8,
+ *   ND_ERR_TOO_LARGE, ND_ERR_TOO_DEEP, ND_ERR_MISSING_URI, ND_ERR_MISSING_TEXT,
+ *   ND_ERR_BAD_TIME) with a one-line human explanation in errstr, or
+ *   ND_ERR_NOMEM. Never crashes and never reads outside buf[0..len).
+ */
+nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article_t *out,
+                         char *errstr, size_t errstr_size);
+
+/*
+ * Text normalisation.
+ *
+ * nd_normalize: turn body text into the token string the engine shingles.
+ *  - if is_html: tags removed (block tags become word breaks), entities
+ *    decoded (named, decimal, hex), <script>/<style> content dropped;
+ *  - Unicode NFKC with case folding; combining accents removed;
+ *  - typographic variants folded: curly quotes to straight, all dashes to '-',
+ *    no-break and other spaces to ' ', ellipsis to "...";
+ *  - split into words: letters and digits of any script (Latin, Cyrillic,
+ *    Greek, Arabic, Persian, ...) form words; punctuation and spaces separate
+ *    them; Arabic tatweel and zero-width joiners are dropped;
+ *  - scripts written without spaces (Han, Hiragana, Katakana, Thai, Lao,
+ *    Khmer, Myanmar) emit one token per character, so word shingles over
+ *    them are character n-grams;
+ *  - tokens are joined with one ' '.
+ * Plain ASCII runs take a fast path with no Unicode tables.
+ *
+ * out is reset first. @return ND_ERR_NO_ERROR, ND_ERR_BAD_UTF8 or ND_ERR_NOMEM.
+ * The result may be empty (no letters or digits). Thread-safe.
+ */
+nd_err_t nd_normalize(const char *in, size_t len, int is_html, nd_buf_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ND_INGEST_H */
