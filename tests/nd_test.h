@@ -27,8 +27,8 @@ static int nd_test_skip_current_;
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             nd_test_checks_failed_++;                                                              \
-            fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond);                     \
-            fprintf(stderr, "" __VA_ARGS__);                                                       \
+            fprintf(stderr, "%s:%d: FAILED: %s:", __FILE__, __LINE__, #cond);                      \
+            fprintf(stderr, " " __VA_ARGS__);                                                      \
             fputc('\n', stderr);                                                                   \
         }                                                                                          \
     } while (0)
