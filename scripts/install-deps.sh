@@ -14,6 +14,7 @@ pkgs=(
   libyajl-dev        # SAX JSON parser for ninjs
   clang libclang-rt-14-dev  # libFuzzer harnesses
   kcat               # the README's Kafka command-line examples
+  python3            # end-to-end tests check JSON outputs with it
 )
 # The real-broker tests run Apache Kafka (a JVM program) fetched with Maven.
 if [ "${ND_SKIP_JAVA:-0}" != 1 ]; then
