@@ -49,13 +49,16 @@ extern "C" {
  * nd_sig_t: an article's signature. Plain data: copy it freely.
  */
 typedef struct nd_sig_s {
-    uint64_t text_hash;            /* XXH3 of the whole token string: exact-duplicate key */
-    uint32_t n_shingles;           /* number of shingles hashed (set size estimate) */
-    uint32_t slots[ND_SIG_SLOTS];  /* densified one-permutation minima */
+    uint64_t text_hash;           /* XXH3 of the whole token string: exact-duplicate key */
+    uint64_t num_mask;            /* one bit per distinct token holding a digit (64-bit
+                                   * Bloom mask): templated look-alikes differ here */
+    uint32_t n_shingles;          /* number of shingles hashed (set size estimate) */
+    uint32_t slots[ND_SIG_SLOTS]; /* densified one-permutation minima; UINT32_MAX in
+                                   * every slot for an empty text */
 } nd_sig_t;
 
 /* Bytes of a signature in its portable encoding (nd_sig_encode). */
-#define ND_SIG_WIRE_SIZE (4 + 8 + 4 + 4 * ND_SIG_SLOTS)
+#define ND_SIG_WIRE_SIZE (4 + 8 + 8 + 4 + 4 * ND_SIG_SLOTS)
 
 /* nd_sig_encode: write sig as ND_SIG_WIRE_SIZE bytes, little-endian, with a
  * format tag. */
@@ -76,16 +79,16 @@ typedef enum nd_canon_policy_e {
  * nd_dedup_new() copies it (strings included).
  */
 typedef struct nd_dedup_conf_s {
-    int64_t window_ms;         /* event-time window; default 72 h */
-    uint32_t max_articles;     /* cap on indexed articles; default 1,000,000 */
-    uint32_t shingle_tokens;   /* k, tokens per shingle */
-    uint32_t bands;            /* LSH bands */
-    uint32_t rows;             /* signature slots per band; bands*rows <= ND_SIG_SLOTS */
-    double threshold;          /* verified similarity needed to join a cluster */
+    int64_t window_ms;       /* event-time window; default 72 h */
+    uint32_t max_articles;   /* cap on indexed articles; default 1,000,000 */
+    uint32_t shingle_tokens; /* k, tokens per shingle */
+    uint32_t bands;          /* LSH bands */
+    uint32_t rows;           /* signature slots per band; bands*rows <= ND_SIG_SLOTS */
+    double threshold;        /* verified similarity needed to join a cluster */
     nd_canon_policy_t canonical;
     const char *preferred_sources; /* comma-separated, best first; for ND_CANON_SOURCE */
-    const char *kernel;        /* NULL or "auto": best the CPU has; else "scalar", "avx2", "neon" */
-    uint64_t seed;             /* hash seed; part of the snapshot's compatibility check */
+    const char *kernel; /* NULL or "auto": best the CPU has; else "scalar", "avx2", "neon" */
+    uint64_t seed;      /* hash seed; part of the snapshot's compatibility check */
 } nd_dedup_conf_t;
 
 /* nd_dedup_conf_init: fill conf with the defaults. */
@@ -150,12 +153,13 @@ typedef struct nd_cluster_info_s {
 typedef struct nd_decision_s {
     nd_verdict_t verdict;
     nd_cluster_info_t cluster;
-    int exact;                  /* matched by the exact-text fast path */
-    double similarity;          /* verified similarity to the best match; 0 for NEW */
-    const char *matched_uri;    /* uri of the best match (NULL for NEW) */
+    int exact;               /* matched by the exact-text fast path */
+    double similarity;       /* verified similarity to the best match; 0 for NEW */
+    const char *matched_uri; /* canonical uri of the matched cluster before this
+                              * decision (articles keep only uri hashes); NULL for NEW */
     size_t matched_uri_len;
-    int canonical_changed;      /* this article is now its cluster's canonical */
-    const char *canonical_uri;  /* the cluster's canonical uri after this decision */
+    int canonical_changed;     /* this article is now its cluster's canonical */
+    const char *canonical_uri; /* the cluster's canonical uri after this decision */
     size_t canonical_uri_len;
 } nd_decision_t;
 
@@ -164,7 +168,8 @@ typedef struct nd_decision_s {
  * Evicts, a bounded amount per call, articles older than the window (by event
  * time relative to the greatest seen) and beyond max_articles.
  * @return ND_ERR_NO_ERROR and fills *out; ND_ERR_INVALID_ARG (empty uri) or
- *   ND_ERR_NOMEM, in which case the engine is unchanged.
+ *   ND_ERR_NOMEM, in which case no article, cluster or count changed (evictions
+ *   that were due may have happened); the same call can be retried.
  */
 nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *item, const nd_sig_t *sig,
                       nd_decision_t *out);
@@ -180,8 +185,8 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *item, const nd_sig_t 
 
 /* Engine counters. */
 typedef struct nd_dedup_stats_s {
-    uint64_t added;       /* articles added (all verdicts) */
-    uint64_t duplicates;  /* ND_VERDICT_DUPLICATE */
+    uint64_t added;      /* articles added (all verdicts) */
+    uint64_t duplicates; /* ND_VERDICT_DUPLICATE */
     uint64_t redeliveries;
     uint64_t clusters;    /* clusters ever created */
     uint64_t indexed;     /* articles in the index now */
@@ -198,8 +203,7 @@ void nd_dedup_stats(const nd_dedup_t *dd, nd_dedup_stats_t *st);
  * renamed into place): magic, format version, settings fingerprint, payload,
  * XXH3 checksum. @return ND_ERR_NO_ERROR or ND_ERR_IO/ND_ERR_NOMEM.
  */
-nd_err_t nd_dedup_save(const nd_dedup_t *dd, const char *path, char *errstr,
-                       size_t errstr_size);
+nd_err_t nd_dedup_save(const nd_dedup_t *dd, const char *path, char *errstr, size_t errstr_size);
 
 /*
  * nd_dedup_load: create an engine from conf and a snapshot at path.

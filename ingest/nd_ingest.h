@@ -58,9 +58,9 @@ typedef struct nd_article_s {
      * no leading or trailing space. See nd_normalize(). Never empty. */
     const char *text;
     size_t text_len;
-    size_t body_len;   /* length in bytes of the body before normalisation */
-    int ninjs_major;   /* 1, 2 or 3 as detected from the document shape */
-    const char *doc;   /* the original document bytes, as given */
+    size_t body_len; /* length in bytes of the body before normalisation */
+    int ninjs_major; /* 1, 2 or 3 as detected from the document shape */
+    const char *doc; /* the original document bytes, as given */
     size_t doc_len;
 } nd_article_t;
 
@@ -88,9 +88,20 @@ void nd_parser_destroy(nd_parser_t *p);
  * nd_parser_parse: parse one ninjs document (one JSON Lines line or one Kafka
  * message value; a trailing "\r\n" or "\n" is ignored) and normalise its body.
  *
- * Body choice: 1.x body_text, else body_html (HTML stripped); 2.x/3.x the
- * first bodies[] entry of contentType text/plain, else text/html (stripped),
- * else the first entry.
+ * Body choice: 1.x body_text, else body_html, else body_xhtml (HTML
+ * stripped); 2.x/3.x the first bodies[] entry of contentType text/plain,
+ * else text/html (stripped), else the first entry (markup if it starts with
+ * '<'). With no body at all, the description is used the same way
+ * (description_text / description_html, descriptions[]), since some wires
+ * send short items that way. Empty strings do not count as a body.
+ *
+ * Keys are matched ASCII case-insensitively ("versioncreated" of 1.x/2.x and
+ * "versionCreated" of 3.x are one field) and only at their ninjs position
+ * (an "uri" inside "associations" is not the article's). A duplicate key:
+ * the last occurrence wins. A null value counts as absent. ninjs_major comes
+ * from "$schema" (".../ninjs-schema_3.0.json") or "standard.version" when
+ * present, else the shape: camelCase keys -> 3, headlines/bodies/
+ * descriptions/infoSources arrays -> 2, else 1.
  *
  * @return ND_ERR_NO_ERROR and fills *out, or an input error code (ND_ERR_EMPTY,
  *   ND_ERR_BAD_JSON, ND_ERR_NOT_OBJECT, ND_ERR_WRONG_TYPE, ND_ERR_BAD_UTF8,
@@ -105,9 +116,13 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
  * Text normalisation.
  *
  * nd_normalize: turn body text into the token string the engine shingles.
- *  - if is_html: tags removed (block tags become word breaks), entities
- *    decoded (named, decimal, hex), <script>/<style> content dropped;
- *  - Unicode NFKC with case folding; combining accents removed;
+ *  - if is_html: tags removed (block tags become word breaks, inline ones
+ *    such as <b>, <a>, <span> do not), comments removed, entities decoded
+ *    (named, decimal, hex; an unknown one stays literal text),
+ *    <script>/<style>/<head> content dropped;
+ *  - Unicode NFKC with case folding; combining marks removed in every
+ *    script (so also Japanese dakuten and Thai vowel signs: lossy, but the
+ *    same on every copy of a text);
  *  - typographic variants folded: curly quotes to straight, all dashes to '-',
  *    no-break and other spaces to ' ', ellipsis to "...";
  *  - split into words: letters and digits of any script (Latin, Cyrillic,

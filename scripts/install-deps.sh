@@ -12,8 +12,10 @@ pkgs=(
   libjemalloc-dev    # the binaries' allocator
   libutf8proc-dev    # Unicode NFKC + case folding
   libyajl-dev        # SAX JSON parser for ninjs
+  libcjson-dev libjansson-dev  # bench_json only: the DOM parsers yajl is measured against
   clang libclang-rt-14-dev  # libFuzzer harnesses
   kcat               # the README's Kafka command-line examples
+  clang-format-14    # formatting C sources with the committed .clang-format (make format)
   python3            # end-to-end tests check JSON outputs with it
 )
 # The real-broker tests run Apache Kafka (a JVM program) fetched with Maven.

@@ -37,17 +37,25 @@ with open(sys.argv[2], "w") as f:
 PY
 
 # The feed with the bad lines spread through it.
-python3 - "$feed" "$work/bad.jsonl" "$work/input.jsonl" <<'PY'
+# (The demo feed has bad lines of its own; the expected reasons name line numbers.)
+python3 - "$feed" "$work/bad.jsonl" "$work/bad-reasons.txt" "$work/input.jsonl" <<'PY'
 import sys
 good = open(sys.argv[1], "rb").read().splitlines()
 bad = open(sys.argv[2], "rb").read().split(b"\n")[:-1]
-out, step = [], max(1, len(good) // (len(bad) + 1))
+reasons = open(sys.argv[3]).read().split()
+out, at, step = [], [], max(1, len(good) // (len(bad) + 1))
 for i, line in enumerate(good):
     out.append(line)
     if bad and i % step == step - 1:
         out.append(bad.pop(0))
-out.extend(bad)
-open(sys.argv[3], "wb").write(b"\n".join(out) + b"\n")
+        at.append(len(out))
+for line in bad:
+    out.append(line)
+    at.append(len(out))
+open(sys.argv[4], "wb").write(b"\n".join(out) + b"\n")
+with open(sys.argv[3], "w") as f:
+    for n, r in zip(at, reasons):
+        f.write("%d %s\n" % (n, r))
 PY
 
 run() { "$NEWSDEDUP" dedup --in "$work/input.jsonl" --max-doc-bytes 65536 "$@" 2>>"$work/stderr"; }

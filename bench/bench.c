@@ -1,0 +1,590 @@
+/*
+ * bench.c - nd-bench: the engine from ninjs lines to decisions, in one
+ * process and one thread, measured against a truth file.
+ *
+ *   nd-bench --feed bench/demo/feed.jsonl --truth bench/demo/truth.tsv --repeat 5
+ *
+ * The whole feed is read into memory first; each pass then runs
+ * nd_parser_parse -> nd_dedup_sign -> nd_dedup_add over every line with a
+ * fresh parser and engine, so passes are independent and the timing covers
+ * exactly the engine path. Reported in one run:
+ *  - throughput (articles/s and input MB/s on one core), best and median of
+ *    --repeat passes, plus a split by stage from one extra pass that reads
+ *    the clock around each stage of each article;
+ *  - peak RSS and index bytes per indexed article (nd_dedup_stats);
+ *  - pairwise precision, recall, F1 and the Adjusted Rand Index against the
+ *    truth (uri -> story);
+ *  - the same for a naive baseline in the same run: exact duplicates only,
+ *    by XXH3 of the normalised text, and the throughput ratio.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <xxhash.h>
+
+#include "metrics.h"
+#include "nd_common.h"
+#include "nd_dedup.h"
+#include "nd_ingest.h"
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nd-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = nd_calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        die("out of memory");
+    return p;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static char *read_file(const char *path, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("%s: %s", path, strerror(errno));
+    nd_buf_t b = {0};
+    char chunk[1 << 16];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (nd_buf_append(&b, chunk, n) != ND_ERR_NO_ERROR)
+            die("out of memory");
+    if (ferror(f))
+        die("%s: read error", path);
+    fclose(f);
+    if (!b.p && nd_buf_append(&b, "", 0) != ND_ERR_NO_ERROR)
+        die("out of memory");
+    *len_out = b.len;
+    return b.p;
+}
+
+/* ------------------------------------------------------------------ */
+/* u64map: open addressing, uint64 key -> uint64 value; key 0 is stored  */
+/* as 1 (a 64-bit hash is 0 or 1 with negligible probability).         */
+
+typedef struct u64map_s {
+    uint64_t *keys, *vals;
+    size_t cap, n;
+} u64map_t;
+
+static uint64_t fix_key(uint64_t k)
+{
+    return k ? k : 1;
+}
+
+static void u64map_init(u64map_t *m, size_t expect)
+{
+    size_t cap = 64;
+    while (cap < expect * 2)
+        cap *= 2;
+    m->cap = cap;
+    m->n = 0;
+    m->keys = xcalloc(cap, sizeof(uint64_t));
+    m->vals = xcalloc(cap, sizeof(uint64_t));
+}
+
+static void u64map_free(u64map_t *m)
+{
+    nd_free(m->keys);
+    nd_free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+/* u64map_slot: the slot of key k (where it is, or where it would go). */
+static size_t u64map_slot(const u64map_t *m, uint64_t k)
+{
+    size_t i = (size_t)((k * 0x9e3779b97f4a7c15ULL) >> 7) & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != k)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static void u64map_put(u64map_t *m, uint64_t k, uint64_t v);
+
+static void u64map_grow(u64map_t *m)
+{
+    u64map_t nm;
+    u64map_init(&nm, m->cap);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->keys[i])
+            u64map_put(&nm, m->keys[i], m->vals[i]);
+    u64map_free(m);
+    *m = nm;
+}
+
+static void u64map_put(u64map_t *m, uint64_t k, uint64_t v)
+{
+    k = fix_key(k);
+    if ((m->n + 1) * 2 > m->cap)
+        u64map_grow(m);
+    size_t i = u64map_slot(m, k);
+    if (!m->keys[i]) {
+        m->keys[i] = k;
+        m->n++;
+    }
+    m->vals[i] = v;
+}
+
+/* u64map_get: @return 1 and *v if k is present, else 0. */
+static int u64map_get(const u64map_t *m, uint64_t k, uint64_t *v)
+{
+    k = fix_key(k);
+    size_t i = u64map_slot(m, k);
+    if (!m->keys[i])
+        return 0;
+    *v = m->vals[i];
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+
+typedef struct feed_s {
+    char *buf;
+    size_t bytes;
+    const char **line;
+    size_t *len;
+    size_t n;
+} feed_t;
+
+static void feed_load(const char *path, feed_t *f)
+{
+    f->buf = read_file(path, &f->bytes);
+    size_t cap = 1024;
+    f->line = xcalloc(cap, sizeof(char *));
+    f->len = xcalloc(cap, sizeof(size_t));
+    const char *p = f->buf, *end = f->buf + f->bytes;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        if (f->n == cap) {
+            cap *= 2;
+            f->line = nd_realloc(f->line, cap * sizeof(char *));
+            f->len = nd_realloc(f->len, cap * sizeof(size_t));
+            if (!f->line || !f->len)
+                die("out of memory");
+        }
+        f->line[f->n] = p;
+        f->len[f->n++] = (size_t)(le - p);
+        p = nl ? nl + 1 : end;
+    }
+}
+
+/* truth_load: uri hash -> story label (XXH3 of the story id). */
+static size_t truth_load(const char *path, u64map_t *m, size_t *n_stories)
+{
+    size_t len;
+    char *buf = read_file(path, &len);
+    u64map_init(m, 1024);
+    u64map_t stories;
+    u64map_init(&stories, 256);
+    size_t n = 0;
+    char *p = buf, *end = buf + len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *le = nl ? nl : end;
+        char *tab = memchr(p, '\t', (size_t)(le - p));
+        if (tab) {
+            uint64_t story = XXH3_64bits(tab + 1, (size_t)(le - tab - 1));
+            u64map_put(m, XXH3_64bits(p, (size_t)(tab - p)), story);
+            u64map_put(&stories, story, 1);
+            n++;
+        } else if (le > p) {
+            die("%s: a line without a tab", path);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    *n_stories = stories.n;
+    u64map_free(&stories);
+    nd_free(buf);
+    return n;
+}
+
+/* What one pass decided, line by line. */
+typedef enum { OUT_REJECT = 0, OUT_ACCEPT, OUT_REPEAT } outcome_t;
+
+typedef struct pass_s {
+    double seconds;
+    double t_parse, t_sign, t_add; /* split pass only */
+    size_t accepted, rejected, repeats, clusters;
+    size_t rejects_by[ND_ERR__END];
+    nd_dedup_stats_t st;
+    const char *kernel;
+} pass_t;
+
+typedef struct run_s {
+    const feed_t *feed;
+    nd_dedup_conf_t conf;
+    uint8_t *outcome;   /* per line */
+    uint64_t *cluster;  /* per line: predicted label when accepted */
+    uint64_t *uri_hash; /* per line: XXH3 of the uri when parsed */
+} run_t;
+
+/* engine_pass: one pass of the engine over the feed. With split, the clock
+ * is read around each stage of each article. */
+static void engine_pass(run_t *run, int split, pass_t *out)
+{
+    char errstr[512];
+    memset(out, 0, sizeof(*out));
+    nd_parser_t *p = nd_parser_new(NULL, errstr, sizeof(errstr));
+    if (!p)
+        die("nd_parser_new: %s", errstr);
+    nd_dedup_t *dd = nd_dedup_new(&run->conf, errstr, sizeof(errstr));
+    if (!dd)
+        die("nd_dedup_new: %s", errstr);
+    out->kernel = nd_dedup_kernel_name(dd);
+    const feed_t *f = run->feed;
+    nd_article_t art;
+    nd_sig_t sig;
+    nd_decision_t d;
+    double t0 = now_s(), ta, tb, tc, td;
+    for (size_t i = 0; i < f->n; i++) {
+        ta = split ? now_s() : 0;
+        nd_err_t err = nd_parser_parse(p, f->line[i], f->len[i], &art, errstr, sizeof(errstr));
+        if (err != ND_ERR_NO_ERROR) {
+            if (err == ND_ERR_NOMEM)
+                die("parser: out of memory");
+            out->rejected++;
+            out->rejects_by[err < ND_ERR__END ? err : 0]++;
+            run->outcome[i] = OUT_REJECT;
+            if (split)
+                out->t_parse += now_s() - ta;
+            continue;
+        }
+        tb = split ? now_s() : 0;
+        nd_dedup_sign(dd, art.text, art.text_len, &sig);
+        tc = split ? now_s() : 0;
+        nd_item_t it = {art.uri,        art.uri_len,       art.source,
+                        art.source_len, art.event_time_ms, art.body_len};
+        err = nd_dedup_add(dd, &it, &sig, &d);
+        if (err != ND_ERR_NO_ERROR)
+            die("nd_dedup_add: %s", nd_err_str(err));
+        if (split) {
+            td = now_s();
+            out->t_parse += tb - ta;
+            out->t_sign += tc - tb;
+            out->t_add += td - tc;
+        }
+        run->uri_hash[i] = XXH3_64bits(art.uri, art.uri_len);
+        if (d.verdict == ND_VERDICT_REDELIVERY) {
+            out->repeats++;
+            run->outcome[i] = OUT_REPEAT;
+        } else {
+            out->accepted++;
+            run->outcome[i] = OUT_ACCEPT;
+            run->cluster[i] = d.cluster.id;
+        }
+    }
+    out->seconds = now_s() - t0;
+    nd_dedup_stats(dd, &out->st);
+    out->clusters = (size_t)out->st.clusters;
+    nd_dedup_destroy(dd);
+    nd_parser_destroy(p);
+}
+
+/* baseline_pass: exact duplicates only. Same parse and normalisation, then
+ * XXH3 of the normalised text looked up in a hash table; a uri seen before
+ * is a re-delivery. */
+static void baseline_pass(run_t *run, pass_t *out)
+{
+    char errstr[512];
+    memset(out, 0, sizeof(*out));
+    nd_parser_t *p = nd_parser_new(NULL, errstr, sizeof(errstr));
+    if (!p)
+        die("nd_parser_new: %s", errstr);
+    const feed_t *f = run->feed;
+    u64map_t texts, uris;
+    u64map_init(&texts, 1024);
+    u64map_init(&uris, 1024);
+    nd_article_t art;
+    double t0 = now_s();
+    for (size_t i = 0; i < f->n; i++) {
+        nd_err_t err = nd_parser_parse(p, f->line[i], f->len[i], &art, errstr, sizeof(errstr));
+        if (err != ND_ERR_NO_ERROR) {
+            out->rejected++;
+            run->outcome[i] = OUT_REJECT;
+            continue;
+        }
+        uint64_t uh = XXH3_64bits(art.uri, art.uri_len), v;
+        run->uri_hash[i] = uh;
+        if (u64map_get(&uris, uh, &v)) {
+            out->repeats++;
+            run->outcome[i] = OUT_REPEAT;
+            continue;
+        }
+        u64map_put(&uris, uh, 1);
+        uint64_t th = XXH3_64bits(art.text, art.text_len);
+        uint64_t cl;
+        if (!u64map_get(&texts, th, &cl)) {
+            cl = uh;
+            u64map_put(&texts, th, cl);
+            out->clusters++;
+        }
+        out->accepted++;
+        run->outcome[i] = OUT_ACCEPT;
+        run->cluster[i] = cl;
+    }
+    out->seconds = now_s() - t0;
+    out->st.index_bytes = (uint64_t)(texts.cap + uris.cap) * 16;
+    out->st.indexed = texts.n;
+    u64map_free(&texts);
+    u64map_free(&uris);
+    nd_parser_destroy(p);
+}
+
+typedef struct quality_s {
+    nd_pair_metrics_t m;
+    size_t missing;    /* truth uris never accepted */
+    size_t unexpected; /* accepted uris not in the truth */
+} quality_t;
+
+/* score: the accepted articles of the last pass against the truth. */
+static void score(const run_t *run, const u64map_t *truth, size_t n_truth, quality_t *q)
+{
+    const feed_t *f = run->feed;
+    uint64_t *tl = xcalloc(f->n, sizeof(uint64_t));
+    uint64_t *pl = xcalloc(f->n, sizeof(uint64_t));
+    size_t n = 0;
+    memset(q, 0, sizeof(*q));
+    for (size_t i = 0; i < f->n; i++) {
+        if (run->outcome[i] != OUT_ACCEPT)
+            continue;
+        uint64_t story;
+        if (!u64map_get(truth, run->uri_hash[i], &story)) {
+            q->unexpected++;
+            continue;
+        }
+        tl[n] = story;
+        pl[n] = run->cluster[i];
+        n++;
+    }
+    q->missing = n_truth > n ? n_truth - n : 0;
+    if (nd_pair_metrics(tl, pl, n, &q->m) != 0)
+        die("out of memory");
+    nd_free(tl);
+    nd_free(pl);
+}
+
+/* dump_decisions: uri, story label and cluster of each accepted article of
+ * the last pass, for error analysis (TSV; labels as 16 hex digits). */
+static void dump_decisions(const run_t *run, const u64map_t *truth, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("%s: %s", path, strerror(errno));
+    const feed_t *fd = run->feed;
+    for (size_t i = 0; i < fd->n; i++) {
+        if (run->outcome[i] != OUT_ACCEPT)
+            continue;
+        uint64_t story = 0;
+        u64map_get(truth, run->uri_hash[i], &story);
+        fprintf(f, "%zu\t%016llx\t%016llx\n", i + 1, (unsigned long long)story,
+                (unsigned long long)run->cluster[i]);
+    }
+    fclose(f);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void usage(void)
+{
+    fputs("usage: nd-bench --feed FILE --truth FILE [options]\n"
+          "  --feed FILE        ninjs JSON Lines (as nd-corpus writes)\n"
+          "  --truth FILE       uri<TAB>story-id lines\n"
+          "  --repeat N         timed passes of each contender (default 5); best and median\n"
+          "  --kernel NAME      signature kernel: auto, scalar, avx2, neon (default auto)\n"
+          "  --threshold X      verified similarity to join a cluster (engine default)\n"
+          "  --shingle K        tokens per shingle (engine default)\n"
+          "  --bands B          LSH bands (engine default)\n"
+          "  --rows R           slots per band (engine default)\n"
+          "  --window-hours H   event-time window (engine default)\n"
+          "  --max-articles N   cap on indexed articles (engine default)\n"
+          "  --no-baseline      skip the exact-hash baseline\n"
+          "  --dump FILE        write line<TAB>story<TAB>cluster for each accepted article\n",
+          stderr);
+}
+
+int main(int argc, char **argv)
+{
+    const char *feed_path = NULL, *truth_path = NULL, *dump_path = NULL;
+    int repeat = 5, baseline = 1;
+    run_t run = {0};
+    nd_dedup_conf_init(&run.conf);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (strcmp(a, name) == 0 && (v || (usage(), die("%s needs a value", name), 0)))
+        if (OPT("--feed"))
+            feed_path = v, i++;
+        else if (OPT("--truth"))
+            truth_path = v, i++;
+        else if (OPT("--repeat"))
+            repeat = atoi(v), i++;
+        else if (OPT("--kernel"))
+            run.conf.kernel = v, i++;
+        else if (OPT("--threshold"))
+            run.conf.threshold = atof(v), i++;
+        else if (OPT("--shingle"))
+            run.conf.shingle_tokens = (uint32_t)atoi(v), i++;
+        else if (OPT("--bands"))
+            run.conf.bands = (uint32_t)atoi(v), i++;
+        else if (OPT("--rows"))
+            run.conf.rows = (uint32_t)atoi(v), i++;
+        else if (OPT("--window-hours"))
+            run.conf.window_ms = (int64_t)(atof(v) * 3600 * 1000), i++;
+        else if (OPT("--max-articles"))
+            run.conf.max_articles = (uint32_t)strtoul(v, NULL, 10), i++;
+        else if (OPT("--dump"))
+            dump_path = v, i++;
+        else if (strcmp(a, "--no-baseline") == 0)
+            baseline = 0;
+        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            return 0;
+        } else {
+            usage();
+            die("unknown option %s", a);
+        }
+#undef OPT
+    }
+    if (!feed_path || !truth_path) {
+        usage();
+        die("--feed and --truth are required");
+    }
+    if (repeat < 1)
+        repeat = 1;
+
+    feed_t feed = {0};
+    feed_load(feed_path, &feed);
+    u64map_t truth;
+    size_t n_stories;
+    size_t n_truth = truth_load(truth_path, &truth, &n_stories);
+    run.feed = &feed;
+    run.outcome = xcalloc(feed.n, 1);
+    run.cluster = xcalloc(feed.n, sizeof(uint64_t));
+    run.uri_hash = xcalloc(feed.n, sizeof(uint64_t));
+    double mb = (double)feed.bytes / 1e6;
+
+    printf("nd-bench: feed %s: %zu lines, %.2f MB (%.0f B/line); truth %zu uris, %zu stories\n",
+           feed_path, feed.n, mb, feed.n ? (double)feed.bytes / (double)feed.n : 0.0, n_truth,
+           n_stories);
+
+    /* Engine: timed passes, then one split pass (whose decisions are scored). */
+    double *secs = xcalloc((size_t)repeat, sizeof(double));
+    pass_t ep, sp;
+    for (int r = 0; r < repeat; r++) {
+        engine_pass(&run, 0, &ep);
+        secs[r] = ep.seconds;
+    }
+    engine_pass(&run, 1, &sp);
+    qsort(secs, (size_t)repeat, sizeof(double), cmp_double);
+    double e_best = secs[0], e_med = secs[repeat / 2];
+    quality_t eq;
+    score(&run, &truth, n_truth, &eq);
+    if (dump_path)
+        dump_decisions(&run, &truth, dump_path);
+    printf("engine: kernel %s, shingle %u, bands %u x rows %u, threshold %.2f, window %.0f h; "
+           "%d timed passes + 1 split pass\n",
+           ep.kernel, run.conf.shingle_tokens, run.conf.bands, run.conf.rows, run.conf.threshold,
+           (double)run.conf.window_ms / 3.6e6, repeat);
+
+    quality_t bq = {0};
+    double b_best = 0, b_med = 0;
+    pass_t bp = {0};
+    if (baseline) {
+        for (int r = 0; r < repeat; r++) {
+            baseline_pass(&run, &bp);
+            secs[r] = bp.seconds;
+        }
+        qsort(secs, (size_t)repeat, sizeof(double), cmp_double);
+        b_best = secs[0];
+        b_med = secs[repeat / 2];
+        score(&run, &truth, n_truth, &bq);
+    }
+
+    double n = (double)feed.n;
+    printf("\n%-24s %12s %12s %8s %11s %9s %8s %8s %8s %9s\n", "", "articles/s", "(median)", "MB/s",
+           "us/article", "precision", "recall", "F1", "ARI", "clusters");
+    printf("%-24s %12.0f %12.0f %8.1f %11.2f %9.4f %8.4f %8.4f %8.4f %9zu\n", "engine (near-dup)",
+           n / e_best, n / e_med, mb / e_best, e_best / n * 1e6, eq.m.precision, eq.m.recall,
+           eq.m.f1, eq.m.ari, ep.clusters);
+    if (baseline) {
+        printf("%-24s %12.0f %12.0f %8.1f %11.2f %9.4f %8.4f %8.4f %8.4f %9zu\n",
+               "baseline (exact XXH3)", n / b_best, n / b_med, mb / b_best, b_best / n * 1e6,
+               bq.m.precision, bq.m.recall, bq.m.f1, bq.m.ari, bp.clusters);
+        printf("%-24s %12.2fx (engine throughput / baseline throughput, best passes)\n", "ratio",
+               b_best / e_best);
+    }
+
+    double split_total = sp.t_parse + sp.t_sign + sp.t_add;
+    if (split_total > 0) {
+        size_t parsed = sp.accepted + sp.repeats;
+        printf("\nstage split (one pass, clock read around each stage; %.2f us/article with "
+               "clocks):\n",
+               sp.seconds / n * 1e6);
+        printf("  parse+normalise %5.1f%%  %7.2f us/line\n", 100 * sp.t_parse / split_total,
+               sp.t_parse / n * 1e6);
+        printf("  sign            %5.1f%%  %7.2f us/article\n", 100 * sp.t_sign / split_total,
+               parsed ? sp.t_sign / (double)parsed * 1e6 : 0.0);
+        printf("  cluster (add)   %5.1f%%  %7.2f us/article\n", 100 * sp.t_add / split_total,
+               parsed ? sp.t_add / (double)parsed * 1e6 : 0.0);
+    }
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("\nmemory: peak RSS %.1f MB (feed held in memory: %.1f MB); index %.0f B per indexed "
+           "article (%llu indexed, %.2f MB)\n",
+           (double)ru.ru_maxrss / 1024.0, mb,
+           ep.st.indexed ? (double)ep.st.index_bytes / (double)ep.st.indexed : 0.0,
+           (unsigned long long)ep.st.indexed, (double)ep.st.index_bytes / 1e6);
+    printf("engine: accepted %zu, re-deliveries %zu, rejected %zu, duplicates %llu, clusters "
+           "%llu, candidates verified %llu, evicted %llu\n",
+           ep.accepted, ep.repeats, ep.rejected, (unsigned long long)ep.st.duplicates,
+           (unsigned long long)ep.st.clusters, (unsigned long long)ep.st.candidates,
+           (unsigned long long)ep.st.evicted);
+    if (ep.rejected) {
+        printf("rejects:");
+        for (int e = 0; e < ND_ERR__END; e++)
+            if (sp.rejects_by[e])
+                printf(" %s %zu", nd_err_name((nd_err_t)e), sp.rejects_by[e]);
+        printf("\n");
+    }
+    printf("quality: %zu articles scored, %llu true pairs, %llu predicted, %llu both; "
+           "truth uris not accepted %zu, accepted uris not in truth %zu\n",
+           eq.m.n, (unsigned long long)eq.m.true_pairs, (unsigned long long)eq.m.pred_pairs,
+           (unsigned long long)eq.m.tp_pairs, eq.missing, eq.unexpected);
+
+    nd_free(secs);
+    nd_free(run.outcome);
+    nd_free(run.cluster);
+    nd_free(run.uri_hash);
+    u64map_free(&truth);
+    nd_free(feed.buf);
+    nd_free(feed.line);
+    nd_free(feed.len);
+    return 0;
+}

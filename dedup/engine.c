@@ -1,0 +1,709 @@
+/*
+ * engine.c - configuration, the add/restore decision path, eviction, stats.
+ *
+ * nd_dedup_add() works in three phases so that an allocation failure leaves
+ * the engine as it was: (1) evict what is due (frees only), (2) reserve every
+ * table slot, pool record and string the commit may need, deciding the match
+ * on the way (read-only), (3) commit, which cannot fail.
+ */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dedup_int.h"
+
+#define ND_TIME_NONE_ INT64_MIN
+
+void nd_dedup_conf_init(nd_dedup_conf_t *conf)
+{
+    memset(conf, 0, sizeof(*conf));
+    conf->window_ms = 72LL * 3600 * 1000;
+    conf->max_articles = 1000000;
+    conf->shingle_tokens = 4;
+    conf->bands = 32;
+    conf->rows = 2;
+    conf->threshold = 0.5;
+    conf->canonical = ND_CANON_FIRST;
+    conf->preferred_sources = NULL;
+    conf->kernel = NULL;
+    conf->seed = 0x6e6464656475700aULL;
+}
+
+uint64_t nd_dedup_fingerprint(const nd_dedup_conf_t *c)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "slots=%d k=%u b=%u r=%u t=%.17g seed=%llu w=%lld m=%u p=%d",
+                     ND_SIG_SLOTS, c->shingle_tokens, c->bands, c->rows, c->threshold,
+                     (unsigned long long)c->seed, (long long)c->window_ms, c->max_articles,
+                     (int)c->canonical);
+    uint64_t h = XXH3_64bits(buf, (size_t)n);
+    const char *ps = c->preferred_sources ? c->preferred_sources : "";
+    return XXH3_64bits_withSeed(ps, strlen(ps), h);
+}
+
+uint64_t nd_dedup_uri_hash(const nd_dedup_t *dd, const char *uri, size_t len)
+{
+    return XXH3_64bits_withSeed(uri, len, dd->conf.seed);
+}
+
+uint32_t nd_dedup_src_hash(const nd_dedup_t *dd, const char *src, size_t len)
+{
+    return (uint32_t)XXH3_64bits_withSeed(src, len, dd->conf.seed ^ 0x5352435352435352ULL);
+}
+
+/* ------------------------------------------------------ table hash funcs */
+
+static uint64_t uri_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+{
+    (void)aux;
+    return nd_art(ctx, idx)->uri_hash;
+}
+static uint64_t text_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+{
+    (void)aux;
+    return nd_art(ctx, idx)->text_hash;
+}
+static uint64_t band_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+{
+    const nd_dedup_t *dd = ctx;
+    return nd_band_hash(dd->conf.seed, aux, nd_art(dd, idx)->lo, dd->conf.rows);
+}
+static uint64_t clu_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+{
+    (void)aux;
+    return nd_clu(ctx, idx)->id;
+}
+
+/* ------------------------------------------------------------ new, destroy */
+
+static void errf(char *errstr, size_t errstr_size, const char *msg)
+{
+    if (errstr && errstr_size)
+        snprintf(errstr, errstr_size, "%s", msg);
+}
+
+static nd_err_t parse_preferred(nd_dedup_t *dd)
+{
+    const char *s = dd->preferred;
+    uint32_t n = 1;
+    for (const char *p = s; *p; p++)
+        n += *p == ',';
+    dd->pref_hash = nd_calloc(n, sizeof(uint32_t));
+    if (!dd->pref_hash)
+        return ND_ERR_NOMEM;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        if (!e)
+            e = s + strlen(s);
+        const char *a = s, *b = e;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (b > a)
+            dd->pref_hash[dd->n_pref++] = nd_dedup_src_hash(dd, a, (size_t)(b - a));
+        s = *e ? e + 1 : e;
+    }
+    return ND_ERR_NO_ERROR;
+}
+
+nd_dedup_t *nd_dedup_new(const nd_dedup_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    nd_dedup_conf_t def;
+    if (!conf) {
+        nd_dedup_conf_init(&def);
+        conf = &def;
+    }
+    if (conf->shingle_tokens < 1 || conf->shingle_tokens > 16) {
+        errf(errstr, errstr_size, "shingle_tokens must be 1..16");
+        return NULL;
+    }
+    if (conf->rows < 2 || conf->bands < 1 || conf->bands * conf->rows > ND_SIG_LO) {
+        snprintf(errstr, errstr_size, "bands x rows must have rows >= 2 and bands*rows <= %d",
+                 ND_SIG_LO);
+        return NULL;
+    }
+    if (!(conf->threshold > 0.0 && conf->threshold <= 1.0)) {
+        errf(errstr, errstr_size, "threshold must be in (0, 1]");
+        return NULL;
+    }
+    if (conf->window_ms <= 0) {
+        errf(errstr, errstr_size, "window_ms must be positive");
+        return NULL;
+    }
+    if (conf->max_articles < 1 || conf->max_articles > ND_ITAB_MAX_IDX) {
+        snprintf(errstr, errstr_size, "max_articles must be 1..%u", ND_ITAB_MAX_IDX);
+        return NULL;
+    }
+    if (conf->canonical > ND_CANON_SOURCE) {
+        errf(errstr, errstr_size, "unknown canonical policy");
+        return NULL;
+    }
+    const nd_sign_kernel_t *kern = nd_sign_kernel_find(conf->kernel);
+    if (!kern) {
+        snprintf(errstr, errstr_size,
+                 "signature kernel \"%s\" is unknown or not supported "
+                 "by this build and CPU",
+                 conf->kernel);
+        return NULL;
+    }
+    nd_dedup_t *dd = nd_calloc(1, sizeof(*dd));
+    if (!dd) {
+        errf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    dd->conf = *conf;
+    dd->kern = kern;
+    dd->watermark = ND_TIME_NONE_;
+    dd->conf.kernel = NULL; /* not owned; the kernel is dd->kern */
+    dd->preferred = nd_strndup(conf->preferred_sources ? conf->preferred_sources : "",
+                               conf->preferred_sources ? strlen(conf->preferred_sources) : 0);
+    dd->band_tab = nd_calloc(conf->bands, sizeof(nd_itab_t));
+    if (!dd->preferred || !dd->band_tab || parse_preferred(dd) != ND_ERR_NO_ERROR) {
+        nd_free(dd->preferred);
+        nd_free(dd->band_tab);
+        nd_free(dd->pref_hash);
+        nd_free(dd);
+        errf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    dd->conf.preferred_sources = dd->preferred;
+    nd_pool_init(&dd->arts, sizeof(nd_art_t));
+    nd_pool_init(&dd->clus, sizeof(nd_clu_t));
+    nd_itab_init(&dd->uri_tab, uri_hash_fn, dd, 0);
+    nd_itab_init(&dd->text_tab, text_hash_fn, dd, 0);
+    nd_itab_init(&dd->clu_tab, clu_hash_fn, dd, 0);
+    for (uint32_t b = 0; b < conf->bands; b++)
+        nd_itab_init(&dd->band_tab[b], band_hash_fn, dd, b);
+    return dd;
+}
+
+void nd_dedup_destroy(nd_dedup_t *dd)
+{
+    if (!dd)
+        return;
+    for (uint32_t i = 0; i < dd->clus.next; i++) {
+        nd_clu_t *c = nd_clu(dd, i);
+        nd_free(c->canon_uri); /* NULL for released records (zeroed on take) */
+        nd_free(c->src);
+    }
+    nd_pool_free(&dd->arts);
+    nd_pool_free(&dd->clus);
+    nd_itab_free(&dd->uri_tab);
+    nd_itab_free(&dd->text_tab);
+    nd_itab_free(&dd->clu_tab);
+    for (uint32_t b = 0; b < dd->conf.bands; b++)
+        nd_itab_free(&dd->band_tab[b]);
+    nd_free(dd->band_tab);
+    nd_free(dd->heap);
+    nd_free(dd->pref_hash);
+    nd_free(dd->preferred);
+    nd_free(dd->prev_canon);
+    nd_free(dd);
+}
+
+const char *nd_dedup_kernel_name(const nd_dedup_t *dd)
+{
+    return dd->kern->name;
+}
+
+nd_err_t nd_dedup_sign(const nd_dedup_t *dd, const char *text, size_t len, nd_sig_t *sig)
+{
+    nd_sign_with(dd->kern, dd->conf.shingle_tokens, dd->conf.seed, text ? text : "", text ? len : 0,
+                 sig);
+    return ND_ERR_NO_ERROR;
+}
+
+void nd_cluster_id_str(uint64_t id, char out[17])
+{
+    snprintf(out, 17, "%016llx", (unsigned long long)id);
+}
+
+/* ------------------------------------------------------------------- heap */
+
+static inline int heap_less(const nd_dedup_t *dd, uint32_t a, uint32_t b)
+{
+    const nd_art_t *x = nd_art(dd, a), *y = nd_art(dd, b);
+    return x->time_ms < y->time_ms || (x->time_ms == y->time_ms && x->seq < y->seq);
+}
+
+static inline void heap_set(nd_dedup_t *dd, uint32_t pos, uint32_t idx)
+{
+    dd->heap[pos] = idx;
+    nd_art(dd, idx)->heap_pos = pos;
+}
+
+static void heap_up(nd_dedup_t *dd, uint32_t pos)
+{
+    uint32_t idx = dd->heap[pos];
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (!heap_less(dd, idx, dd->heap[parent]))
+            break;
+        heap_set(dd, pos, dd->heap[parent]);
+        pos = parent;
+    }
+    heap_set(dd, pos, idx);
+}
+
+static void heap_down(nd_dedup_t *dd, uint32_t pos)
+{
+    uint32_t idx = dd->heap[pos];
+    for (;;) {
+        uint32_t c = 2 * pos + 1;
+        if (c >= dd->heap_len)
+            break;
+        if (c + 1 < dd->heap_len && heap_less(dd, dd->heap[c + 1], dd->heap[c]))
+            c++;
+        if (!heap_less(dd, dd->heap[c], idx))
+            break;
+        heap_set(dd, pos, dd->heap[c]);
+        pos = c;
+    }
+    heap_set(dd, pos, idx);
+}
+
+static void heap_remove(nd_dedup_t *dd, uint32_t pos)
+{
+    uint32_t last = dd->heap[--dd->heap_len];
+    if (pos == dd->heap_len)
+        return;
+    heap_set(dd, pos, last);
+    heap_up(dd, pos);
+    heap_down(dd, nd_art(dd, last)->heap_pos);
+}
+
+static nd_err_t heap_reserve(nd_dedup_t *dd)
+{
+    if (dd->heap_len < dd->heap_cap)
+        return ND_ERR_NO_ERROR;
+    uint32_t nc = dd->heap_cap ? dd->heap_cap * 2 : 1024;
+    uint32_t *h = nd_realloc(dd->heap, (size_t)nc * sizeof(uint32_t));
+    if (!h)
+        return ND_ERR_NOMEM;
+    dd->heap = h;
+    dd->heap_cap = nc;
+    return ND_ERR_NO_ERROR;
+}
+
+/* --------------------------------------------------------------- eviction */
+
+static void evict(nd_dedup_t *dd, uint32_t idx)
+{
+    nd_art_t *a = nd_art(dd, idx);
+    nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
+    nd_itab_delete(&dd->text_tab, a->text_hash, idx);
+    if (a->n_shingles)
+        for (uint32_t b = 0; b < dd->conf.bands; b++)
+            nd_itab_delete(&dd->band_tab[b], nd_band_hash(dd->conf.seed, b, a->lo, dd->conf.rows),
+                           idx);
+    heap_remove(dd, a->heap_pos);
+    nd_clu_t *c = nd_clu(dd, a->cluster);
+    if (--c->live == 0)
+        nd_clu_release(dd, a->cluster);
+    nd_pool_put(&dd->arts, idx);
+    dd->st.indexed--;
+    dd->st.evicted++;
+}
+
+static int64_t window_cutoff(const nd_dedup_t *dd, int64_t wm)
+{
+    if (wm == ND_TIME_NONE_ || wm < INT64_MIN + dd->conf.window_ms)
+        return INT64_MIN;
+    return wm - dd->conf.window_ms;
+}
+
+/* Evict a bounded number of articles out of the window, and make room for one
+ * more under max_articles. */
+static void evict_due(nd_dedup_t *dd, int64_t cutoff)
+{
+    for (int n = 0; n < ND_EVICT_STEP && dd->heap_len; n++) {
+        if (nd_art(dd, dd->heap[0])->time_ms >= cutoff)
+            break;
+        evict(dd, dd->heap[0]);
+    }
+    while (dd->heap_len && dd->heap_len >= dd->conf.max_articles)
+        evict(dd, dd->heap[0]);
+}
+
+/* --------------------------------------------------------------- add path */
+
+uint64_t nd_dedup_cluster_id(const char *uri, size_t len)
+{
+    return XXH3_64bits(uri, len);
+}
+
+struct find_s {
+    const nd_dedup_t *dd;
+    uint64_t h;
+    int64_t cutoff; /* INT64_MIN: any */
+    uint32_t found;
+};
+
+static int uri_find_cb(void *arg, uint32_t idx)
+{
+    struct find_s *f = arg;
+    if (nd_art(f->dd, idx)->uri_hash != f->h)
+        return 0;
+    f->found = idx;
+    return 1;
+}
+
+static int text_find_cb(void *arg, uint32_t idx)
+{
+    struct find_s *f = arg;
+    const nd_art_t *a = nd_art(f->dd, idx);
+    if (a->text_hash != f->h || a->time_ms < f->cutoff)
+        return 0;
+    f->found = idx;
+    return 1;
+}
+
+static uint32_t find_uri(const nd_dedup_t *dd, uint64_t h)
+{
+    struct find_s f = {dd, h, INT64_MIN, UINT32_MAX};
+    nd_itab_find(&dd->uri_tab, h, uri_find_cb, &f);
+    return f.found;
+}
+
+static uint32_t find_text(const nd_dedup_t *dd, uint64_t h, int64_t cutoff)
+{
+    struct find_s f = {dd, h, cutoff, UINT32_MAX};
+    nd_itab_find(&dd->text_tab, h, text_find_cb, &f);
+    return f.found;
+}
+
+/* Sort candidates by band hits (desc) then arrival (asc): deterministic. */
+static void sort_cands(nd_dedup_t *dd)
+{
+    /* insertion sort keyed on (hits desc, seq asc); n is small in practice */
+    for (uint32_t i = 1; i < dd->n_cand; i++) {
+        nd_cand_t c = dd->cand[i];
+        uint64_t cs = nd_art(dd, c.idx)->seq;
+        uint32_t j = i;
+        while (j > 0) {
+            nd_cand_t *p = &dd->cand[j - 1];
+            if (p->hits > c.hits || (p->hits == c.hits && nd_art(dd, p->idx)->seq < cs))
+                break;
+            dd->cand[j] = *p;
+            j--;
+        }
+        dd->cand[j] = c;
+    }
+}
+
+nd_err_t nd_dedup_reserve(nd_dedup_t *dd)
+{
+    nd_err_t err;
+    if ((err = nd_pool_reserve(&dd->arts)) || (err = nd_pool_reserve(&dd->clus)) ||
+        (err = heap_reserve(dd)) || (err = nd_itab_reserve(&dd->uri_tab)) ||
+        (err = nd_itab_reserve(&dd->text_tab)) || (err = nd_itab_reserve(&dd->clu_tab)))
+        return err;
+    for (uint32_t b = 0; b < dd->conf.bands; b++)
+        if ((err = nd_itab_reserve(&dd->band_tab[b])))
+            return err;
+    return ND_ERR_NO_ERROR;
+}
+
+/* Prepared changes to a cluster that need memory. */
+struct clu_prep_s {
+    char *canon; /* new canonical uri copy, or NULL */
+    uint32_t src_hash;
+    int add_src;
+};
+
+static nd_err_t prep_cluster(nd_dedup_t *dd, nd_clu_t *c, const nd_item_t *it, int becomes_canon,
+                             struct clu_prep_s *pp)
+{
+    memset(pp, 0, sizeof(*pp));
+    if (it->source_len) {
+        pp->src_hash = nd_dedup_src_hash(dd, it->source, it->source_len);
+        pp->add_src = !c || !nd_clu_has_source(c, pp->src_hash);
+    }
+    if (becomes_canon) {
+        pp->canon = nd_strndup(it->uri, it->uri_len);
+        if (!pp->canon)
+            return ND_ERR_NOMEM;
+    }
+    if (pp->add_src && c && c->n_src == c->src_cap) {
+        uint32_t nc = c->src_cap ? c->src_cap * 2 : 4;
+        uint32_t *s = nd_realloc(c->src, nc * sizeof(uint32_t));
+        if (!s) {
+            nd_free(pp->canon);
+            return ND_ERR_NOMEM;
+        }
+        dd->extra_bytes += (size_t)(nc - c->src_cap) * sizeof(uint32_t);
+        c->src = s;
+        c->src_cap = nc;
+    }
+    return ND_ERR_NO_ERROR;
+}
+
+/* Apply a prepared change; the article (already counted) joins cluster c. */
+static void apply_cluster(nd_dedup_t *dd, nd_clu_t *c, const nd_item_t *it, int64_t t,
+                          struct clu_prep_s *pp)
+{
+    if (pp->canon) {
+        if (c->canon_uri) {
+            nd_free(dd->prev_canon);
+            dd->prev_canon = c->canon_uri; /* a decision may still point at it */
+            dd->extra_bytes -= (size_t)c->canon_uri_len + 1;
+        }
+        c->canon_uri = pp->canon;
+        c->canon_uri_len = (uint32_t)it->uri_len;
+        c->canon_body_len = it->body_len;
+        c->canon_rank = it->source_len
+                            ? nd_source_rank(dd, nd_dedup_src_hash(dd, it->source, it->source_len))
+                            : dd->n_pref;
+        dd->extra_bytes += it->uri_len + 1;
+    }
+    if (pp->add_src && c->n_src < c->src_cap)
+        c->src[c->n_src++] = pp->src_hash;
+    c->count++;
+    c->live++;
+    if (c->count == 1 || t < c->first_ms)
+        c->first_ms = t;
+    if (c->count == 1 || t > c->last_ms)
+        c->last_ms = t;
+}
+
+static int becomes_canonical(const nd_dedup_t *dd, const nd_clu_t *c, const nd_item_t *it)
+{
+    switch (dd->conf.canonical) {
+    case ND_CANON_LONGEST:
+        return it->body_len > c->canon_body_len;
+    case ND_CANON_SOURCE: {
+        uint32_t r = it->source_len
+                         ? nd_source_rank(dd, nd_dedup_src_hash(dd, it->source, it->source_len))
+                         : dd->n_pref;
+        return r < c->canon_rank;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Create the cluster record (memory reserved) with id, taking src0 (room for
+ * 4 sources, or NULL) as its source array; its counts start at zero. */
+static uint32_t new_cluster(nd_dedup_t *dd, uint64_t id, uint32_t *src0)
+{
+    uint32_t cidx = nd_pool_take(&dd->clus);
+    nd_clu_t *c = nd_clu(dd, cidx);
+    c->id = id;
+    c->canon_rank = UINT32_MAX;
+    if (src0) {
+        c->src = src0;
+        c->src_cap = 4;
+        dd->extra_bytes += 4 * sizeof(uint32_t);
+    }
+    nd_itab_insert(&dd->clu_tab, id, cidx);
+    dd->st.clusters++;
+    return cidx;
+}
+
+uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd_sig_t *sig,
+                                const uint16_t *lo, const uint8_t *hi, uint32_t cidx)
+{
+    uint32_t idx = nd_pool_take(&dd->arts);
+    nd_art_t *a = nd_art(dd, idx);
+    a->uri_hash = uh;
+    a->text_hash = sig->text_hash;
+    a->num_mask = sig->num_mask;
+    a->time_ms = t;
+    a->seq = dd->next_seq++;
+    a->cluster = cidx;
+    a->n_shingles = sig->n_shingles;
+    memcpy(a->lo, lo, sizeof(a->lo));
+    memcpy(a->hi, hi, sizeof(a->hi));
+    nd_itab_insert(&dd->uri_tab, uh, idx);
+    uint32_t old = find_text(dd, sig->text_hash, INT64_MIN);
+    if (old == UINT32_MAX || !nd_itab_replace(&dd->text_tab, sig->text_hash, old, idx))
+        nd_itab_insert(&dd->text_tab, sig->text_hash, idx);
+    if (sig->n_shingles)
+        for (uint32_t b = 0; b < dd->conf.bands; b++)
+            nd_itab_insert(&dd->band_tab[b], nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows),
+                           idx);
+    dd->heap[dd->heap_len] = idx;
+    a->heap_pos = dd->heap_len++;
+    heap_up(dd, a->heap_pos);
+    dd->st.indexed++;
+    return idx;
+}
+
+static void fill_info(const nd_clu_t *c, nd_cluster_info_t *ci)
+{
+    ci->id = c->id;
+    ci->count = c->count;
+    ci->sources = c->n_src;
+    ci->first_seen_ms = c->first_ms;
+    ci->last_seen_ms = c->last_ms;
+}
+
+static int64_t item_time(const nd_dedup_t *dd, const nd_item_t *it)
+{
+    if (it->event_time_ms != ND_TIME_NONE_)
+        return it->event_time_ms;
+    return dd->watermark == ND_TIME_NONE_ ? 0 : dd->watermark;
+}
+
+nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, nd_decision_t *out)
+{
+    if (!dd || !it || !sig || !out || !it->uri || it->uri_len == 0)
+        return ND_ERR_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    nd_free(dd->prev_canon);
+    dd->prev_canon = NULL;
+
+    uint64_t uh = nd_dedup_uri_hash(dd, it->uri, it->uri_len);
+    uint32_t dup = find_uri(dd, uh);
+    if (dup != UINT32_MAX) {
+        const nd_clu_t *c = nd_clu(dd, nd_art(dd, dup)->cluster);
+        out->verdict = ND_VERDICT_REDELIVERY;
+        fill_info(c, &out->cluster);
+        out->similarity = 1.0;
+        out->matched_uri = out->canonical_uri = c->canon_uri;
+        out->matched_uri_len = out->canonical_uri_len = c->canon_uri_len;
+        dd->st.added++;
+        dd->st.redeliveries++;
+        return ND_ERR_NO_ERROR;
+    }
+
+    int64_t t = item_time(dd, it);
+    int64_t wm = dd->watermark == ND_TIME_NONE_ || t > dd->watermark ? t : dd->watermark;
+    int64_t cutoff = window_cutoff(dd, wm);
+    evict_due(dd, cutoff);
+    nd_err_t err = nd_dedup_reserve(dd);
+    if (err)
+        return err;
+
+    uint16_t lo[ND_SIG_LO];
+    uint8_t hi[ND_SIG_HI];
+    nd_sig_pack(sig, lo, hi);
+
+    /* decide (read-only) */
+    uint32_t match = find_text(dd, sig->text_hash, cutoff);
+    double best = match != UINT32_MAX ? 1.0 : 0.0;
+    int exact = match != UINT32_MAX;
+    if (!exact && sig->n_shingles) {
+        dd->cutoff = cutoff;
+        nd_lsh_candidates(dd, lo, sig->n_shingles);
+        sort_cands(dd);
+        uint32_t nv = dd->n_cand < ND_VERIFY_MAX ? dd->n_cand : ND_VERIFY_MAX;
+        uint64_t best_seq = UINT64_MAX;
+        for (uint32_t i = 0; i < nv; i++) {
+            const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
+            double s = nd_lsh_similarity(lo, hi, sig->n_shingles, sig->num_mask, a->lo, a->hi,
+                                         a->n_shingles, a->num_mask);
+            if (s > best || (s == best && a->seq < best_seq)) {
+                best = s;
+                best_seq = a->seq;
+                match = dd->cand[i].idx;
+            }
+        }
+        dd->st.candidates += nv;
+        if (best < dd->conf.threshold)
+            match = UINT32_MAX;
+    }
+
+    struct clu_prep_s pp;
+    nd_clu_t *c = match != UINT32_MAX ? nd_clu(dd, nd_art(dd, match)->cluster) : NULL;
+    int becomes = !c || becomes_canonical(dd, c, it);
+    if ((err = prep_cluster(dd, c, it, becomes, &pp)))
+        return err;
+    uint32_t *src0 = NULL;
+    if (!c && pp.add_src) {
+        src0 = nd_malloc(4 * sizeof(uint32_t));
+        if (!src0) {
+            nd_free(pp.canon);
+            return ND_ERR_NOMEM;
+        }
+    }
+
+    /* commit (cannot fail) */
+    dd->watermark = wm;
+    uint32_t cidx;
+    if (!c) {
+        cidx = new_cluster(dd, nd_dedup_cluster_id(it->uri, it->uri_len), src0);
+        c = nd_clu(dd, cidx);
+    } else {
+        cidx = nd_art(dd, match)->cluster;
+    }
+    const char *matched = c->canon_uri;
+    uint32_t matched_len = c->canon_uri_len;
+    apply_cluster(dd, c, it, t, &pp);
+    nd_dedup_index_article(dd, uh, t, sig, lo, hi, cidx);
+
+    dd->st.added++;
+    out->verdict = match == UINT32_MAX ? ND_VERDICT_NEW : ND_VERDICT_DUPLICATE;
+    if (out->verdict == ND_VERDICT_DUPLICATE) {
+        dd->st.duplicates++;
+        out->exact = exact;
+        out->similarity = best;
+        out->matched_uri = matched;
+        out->matched_uri_len = matched_len;
+    }
+    fill_info(c, &out->cluster);
+    out->canonical_changed = pp.canon != NULL;
+    out->canonical_uri = c->canon_uri;
+    out->canonical_uri_len = c->canon_uri_len;
+    return ND_ERR_NO_ERROR;
+}
+
+nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig,
+                          uint64_t cluster_id, int is_canonical)
+{
+    if (!dd || !it || !sig || !it->uri || it->uri_len == 0)
+        return ND_ERR_INVALID_ARG;
+    nd_free(dd->prev_canon);
+    dd->prev_canon = NULL;
+    uint64_t uh = nd_dedup_uri_hash(dd, it->uri, it->uri_len);
+    if (find_uri(dd, uh) != UINT32_MAX)
+        return ND_ERR_NO_ERROR;
+    int64_t t = item_time(dd, it);
+    int64_t wm = dd->watermark == ND_TIME_NONE_ || t > dd->watermark ? t : dd->watermark;
+    evict_due(dd, window_cutoff(dd, wm));
+    nd_err_t err = nd_dedup_reserve(dd);
+    if (err)
+        return err;
+
+    uint32_t cidx = nd_clu_find(dd, cluster_id);
+    nd_clu_t *c = cidx != UINT32_MAX ? nd_clu(dd, cidx) : NULL;
+    int becomes = !c || is_canonical;
+    struct clu_prep_s pp;
+    if ((err = prep_cluster(dd, c, it, becomes, &pp)))
+        return err;
+    uint32_t *src0 = NULL;
+    if (!c && pp.add_src) {
+        src0 = nd_malloc(4 * sizeof(uint32_t));
+        if (!src0) {
+            nd_free(pp.canon);
+            return ND_ERR_NOMEM;
+        }
+    }
+    dd->watermark = wm;
+    if (!c) {
+        cidx = new_cluster(dd, cluster_id, src0);
+        c = nd_clu(dd, cidx);
+    }
+    uint16_t lo[ND_SIG_LO];
+    uint8_t hi[ND_SIG_HI];
+    nd_sig_pack(sig, lo, hi);
+    apply_cluster(dd, c, it, t, &pp);
+    nd_dedup_index_article(dd, uh, t, sig, lo, hi, cidx);
+    return ND_ERR_NO_ERROR;
+}
+
+void nd_dedup_stats(const nd_dedup_t *dd, nd_dedup_stats_t *st)
+{
+    *st = dd->st;
+    size_t b = sizeof(*dd) + nd_pool_bytes(&dd->arts) + nd_clu_bytes(dd) +
+               nd_itab_bytes(&dd->uri_tab) + nd_itab_bytes(&dd->text_tab) +
+               nd_itab_bytes(&dd->clu_tab) + (size_t)dd->heap_cap * sizeof(uint32_t) +
+               dd->conf.bands * sizeof(nd_itab_t) + (dd->n_pref + 1) * sizeof(uint32_t) +
+               strlen(dd->preferred) + 1;
+    for (uint32_t i = 0; i < dd->conf.bands; b += nd_itab_bytes(&dd->band_tab[i++]))
+        ;
+    st->index_bytes = b;
+}

@@ -1,0 +1,248 @@
+/*
+ * itab.c - the record pool and the index table every part of the engine uses.
+ *
+ * nd_itab_t is a multi-map from 64-bit hashes to 24-bit record indices with
+ * linear probing. An entry is 32 bits: an 8-bit tag (the hash's top byte) and
+ * index + 2 (0 = empty, 1 = tombstone). The hash itself is not stored: during
+ * a rehash it is recomputed from the record (hash_fn), which is what keeps an
+ * LSH band at 4 bytes per article.
+ *
+ * Growth is incremental, after Redis' dictRehash: when the live table passes
+ * 85% (entries + tombstones) a new one sized for twice the entries is made and
+ * each later reserve moves ND_ITAB_STEP buckets of the old one across. Moved
+ * buckets become tombstones, not empties, so probe chains that run through them
+ * stay intact until the old table is freed.
+ */
+#include <string.h>
+
+#include "dedup_int.h"
+
+#define ND_ITAB_MIN  16
+#define ND_ITAB_STEP 64
+
+#define ENT_EMPTY 0u
+#define ENT_TOMB  1u
+
+static inline uint32_t ent_make(uint64_t h, uint32_t idx)
+{
+    return (uint32_t)(h >> 56) << 24 | (idx + 2);
+}
+static inline uint32_t ent_idx(uint32_t e)
+{
+    return (e & 0xffffffu) - 2;
+}
+
+/* ------------------------------------------------------------------ pool */
+
+void nd_pool_init(nd_pool_t *p, size_t esize)
+{
+    memset(p, 0, sizeof(*p));
+    p->esize = (uint32_t)esize;
+}
+
+void nd_pool_free(nd_pool_t *p)
+{
+    for (uint32_t i = 0; i < p->nchunks; i++)
+        nd_free(p->chunks[i]);
+    nd_free(p->chunks);
+    nd_free(p->free);
+    memset(p, 0, sizeof(*p));
+}
+
+nd_err_t nd_pool_reserve(nd_pool_t *p)
+{
+    if (p->nfree == 0 && p->next == p->nchunks << ND_POOL_SHIFT) {
+        if (p->next > ND_ITAB_MAX_IDX)
+            return ND_ERR_NOMEM;
+        if (p->nchunks == p->chunks_cap) {
+            uint32_t nc = p->chunks_cap ? p->chunks_cap * 2 : 8;
+            char **c = nd_realloc(p->chunks, nc * sizeof(*c));
+            if (!c)
+                return ND_ERR_NOMEM;
+            p->chunks = c;
+            p->chunks_cap = nc;
+        }
+        char *chunk = nd_malloc((size_t)p->esize << ND_POOL_SHIFT);
+        if (!chunk)
+            return ND_ERR_NOMEM;
+        p->chunks[p->nchunks++] = chunk;
+    }
+    /* the free list can always take back every record handed out */
+    uint32_t need = p->next + 1;
+    if (p->free_cap < need) {
+        uint32_t nc = p->free_cap ? p->free_cap * 2 : 1024;
+        while (nc < need)
+            nc *= 2;
+        uint32_t *f = nd_realloc(p->free, nc * sizeof(*f));
+        if (!f)
+            return ND_ERR_NOMEM;
+        p->free = f;
+        p->free_cap = nc;
+    }
+    return ND_ERR_NO_ERROR;
+}
+
+uint32_t nd_pool_take(nd_pool_t *p)
+{
+    uint32_t idx = p->nfree ? p->free[--p->nfree] : p->next++;
+    memset(nd_pool_get(p, idx), 0, p->esize);
+    p->live++;
+    return idx;
+}
+
+void nd_pool_put(nd_pool_t *p, uint32_t idx)
+{
+    p->free[p->nfree++] = idx;
+    p->live--;
+}
+
+size_t nd_pool_bytes(const nd_pool_t *p)
+{
+    return ((size_t)p->nchunks << ND_POOL_SHIFT) * p->esize + p->chunks_cap * sizeof(char *) +
+           p->free_cap * sizeof(uint32_t);
+}
+
+/* ----------------------------------------------------------------- table */
+
+void nd_itab_init(nd_itab_t *t, nd_itab_hash_fn fn, const void *ctx, uint32_t aux)
+{
+    memset(t, 0, sizeof(*t));
+    t->rehash = -1;
+    t->hash_fn = fn;
+    t->ctx = ctx;
+    t->aux = aux;
+}
+
+void nd_itab_free(nd_itab_t *t)
+{
+    nd_free(t->t[0]);
+    nd_free(t->t[1]);
+    t->t[0] = t->t[1] = NULL;
+}
+
+static void put_entry(uint32_t *tab, uint32_t mask, uint32_t *used, uint64_t h, uint32_t e)
+{
+    uint32_t i = (uint32_t)h & mask;
+    while (tab[i] > ENT_TOMB)
+        i = (i + 1) & mask;
+    if (tab[i] == ENT_EMPTY)
+        (*used)++;
+    tab[i] = e;
+}
+
+/* Move up to `buckets` buckets of the draining table into the live one. */
+static void rehash_step(nd_itab_t *t, uint32_t buckets)
+{
+    if (t->rehash < 0)
+        return;
+    uint32_t size = t->mask[0] + 1;
+    while (buckets-- && t->rehash < size) {
+        uint32_t e = t->t[0][t->rehash];
+        if (e > ENT_TOMB) {
+            uint32_t idx = ent_idx(e);
+            uint64_t h = t->hash_fn(t->ctx, t->aux, idx);
+            put_entry(t->t[1], t->mask[1], &t->used[1], h, ent_make(h, idx));
+            t->t[0][t->rehash] = ENT_TOMB;
+        }
+        t->rehash++;
+    }
+    if (t->rehash >= size) {
+        nd_free(t->t[0]);
+        t->t[0] = NULL;
+        t->mask[0] = 0;
+        t->used[0] = 0;
+        t->rehash = -1;
+    }
+}
+
+nd_err_t nd_itab_reserve(nd_itab_t *t)
+{
+    rehash_step(t, ND_ITAB_STEP);
+    uint32_t size = t->t[1] ? t->mask[1] + 1 : 0;
+    if (t->t[1] && (uint64_t)(t->used[1] + 1) * 20 <= (uint64_t)size * 17)
+        return ND_ERR_NO_ERROR;
+    uint64_t want = ND_ITAB_MIN;
+    while (want < ((uint64_t)t->live + 1) * 2)
+        want *= 2;
+    if (want > (1u << 30))
+        return ND_ERR_NOMEM;
+    uint32_t *nt = nd_calloc(want, sizeof(uint32_t));
+    if (!nt)
+        return ND_ERR_NOMEM;
+    if (t->rehash >= 0)
+        rehash_step(t, UINT32_MAX); /* rare: the previous growth is not done */
+    t->t[0] = t->t[1];
+    t->mask[0] = t->t[1] ? t->mask[1] : 0;
+    t->used[0] = t->used[1];
+    t->t[1] = nt;
+    t->mask[1] = (uint32_t)want - 1;
+    t->used[1] = 0;
+    t->rehash = t->t[0] ? 0 : -1;
+    return ND_ERR_NO_ERROR;
+}
+
+void nd_itab_insert(nd_itab_t *t, uint64_t h, uint32_t idx)
+{
+    put_entry(t->t[1], t->mask[1], &t->used[1], h, ent_make(h, idx));
+    t->live++;
+}
+
+/* Find the slot holding exactly entry e, in either table; NULL if absent. */
+static uint32_t *find_exact(const nd_itab_t *t, uint64_t h, uint32_t e)
+{
+    for (int w = 1; w >= 0; w--) {
+        uint32_t *tab = t->t[w];
+        if (!tab)
+            continue;
+        uint32_t mask = t->mask[w], i = (uint32_t)h & mask;
+        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = (i + 1) & mask)
+            if (tab[i] == e)
+                return &tab[i];
+    }
+    return NULL;
+}
+
+int nd_itab_delete(nd_itab_t *t, uint64_t h, uint32_t idx)
+{
+    uint32_t *s = find_exact(t, h, ent_make(h, idx));
+    if (!s)
+        return 0;
+    *s = ENT_TOMB;
+    t->live--;
+    return 1;
+}
+
+int nd_itab_replace(nd_itab_t *t, uint64_t h, uint32_t old_idx, uint32_t new_idx)
+{
+    uint32_t *s = find_exact(t, h, ent_make(h, old_idx));
+    if (!s)
+        return 0;
+    *s = ent_make(h, new_idx);
+    return 1;
+}
+
+void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx), void *arg)
+{
+    uint32_t tag = (uint32_t)(h >> 56);
+    for (int w = 1; w >= 0; w--) {
+        const uint32_t *tab = t->t[w];
+        if (!tab)
+            continue;
+        uint32_t mask = t->mask[w], i = (uint32_t)h & mask;
+        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = (i + 1) & mask) {
+            uint32_t e = tab[i];
+            if (e > ENT_TOMB && e >> 24 == tag && fn(arg, ent_idx(e)))
+                return;
+        }
+    }
+}
+
+size_t nd_itab_bytes(const nd_itab_t *t)
+{
+    size_t b = 0;
+    if (t->t[0])
+        b += ((size_t)t->mask[0] + 1) * sizeof(uint32_t);
+    if (t->t[1])
+        b += ((size_t)t->mask[1] + 1) * sizeof(uint32_t);
+    return b;
+}

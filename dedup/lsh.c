@@ -1,0 +1,114 @@
+/*
+ * lsh.c - LSH banding over the 16-bit slots, candidate gathering and the
+ * verification measure.
+ *
+ * Band b is the 16-bit slots [b*rows, (b+1)*rows); with rows = 2 its key is 32
+ * exact bits, so a band collision is a real signature agreement, not a hash
+ * accident (the 16-bit truncation adds a 2^-32 chance per pair and band).
+ *
+ * Verification estimates containment, not Jaccard: a syndicated copy that keeps
+ * half of the original has Jaccard ~0.4 but containment ~0.9. From the slot
+ * agreement J, |A∩B| ≈ J(|A|+|B|)/(1+J), and containment = |A∩B| / min(|A|,|B|).
+ * Templated look-alikes (earnings, shipment figures) share sentences but not
+ * numbers, so the estimate is scaled down by the share of the smaller text's
+ * digit-bearing tokens missing from the other (beyond two, for a dateline and
+ * a footer year).
+ */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <string.h>
+
+#include "dedup_int.h"
+
+uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t rows)
+{
+    return XXH3_64bits_withSeed(lo + (size_t)band * rows, rows * sizeof(uint16_t),
+                                seed + 0x9E3779B97F4A7C15ULL * (band + 1));
+}
+
+void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t hi[ND_SIG_HI])
+{
+    for (int i = 0; i < ND_SIG_LO; i++)
+        lo[i] = (uint16_t)sig->slots[i];
+    for (int i = 0; i < ND_SIG_HI; i++)
+        hi[i] = (uint8_t)sig->slots[ND_SIG_LO + i];
+}
+
+double nd_lsh_similarity(const uint16_t *alo, const uint8_t *ahi, uint32_t na, uint64_t ma,
+                         const uint16_t *blo, const uint8_t *bhi, uint32_t nb, uint64_t mb)
+{
+    if (na == 0 || nb == 0)
+        return 0.0;
+    int m16 = 0, m8 = 0;
+    for (int i = 0; i < ND_SIG_LO; i++)
+        m16 += alo[i] == blo[i];
+    for (int i = 0; i < ND_SIG_HI; i++)
+        m8 += ahi[i] == bhi[i];
+    /* 8-bit slots agree by chance 1/256 of the time: b-bit MinHash correction */
+    double p8 = ((double)m8 / ND_SIG_HI - 1.0 / 256) / (1.0 - 1.0 / 256);
+    if (p8 < 0)
+        p8 = 0;
+    double j = ((double)m16 + p8 * ND_SIG_HI) / ND_SIG_SLOTS;
+    if (j > 1)
+        j = 1;
+    uint32_t small = na < nb ? na : nb;
+    double sim = j;
+    if (small >= ND_CONTAIN_MIN_SHINGLES) {
+        sim = j * ((double)na + nb) / (1.0 + j) / small;
+        if (sim > 1)
+            sim = 1;
+    }
+    uint64_t ms = na <= nb ? ma : mb, ml = na <= nb ? mb : ma;
+    int tot = __builtin_popcountll(ms), miss = __builtin_popcountll(ms & ~ml);
+    if (miss > 2)
+        sim *= 1.0 - (double)(miss - 2) / tot;
+    return sim;
+}
+
+static int cand_cb(void *arg, uint32_t idx)
+{
+    nd_dedup_t *dd = arg;
+    const nd_art_t *a = nd_art(dd, idx);
+    uint32_t r = dd->conf.rows, off = dd->band_cur * r;
+    if (memcmp(a->lo + off, dd->probe_lo + off, r * sizeof(uint16_t)) != 0)
+        return 0;
+    if (a->time_ms < dd->cutoff)
+        return 0; /* out of the window, not yet evicted */
+    uint32_t mask = 2 * ND_CAND_MAX - 1, i = (idx * 0x9E3779B1u) & mask;
+    while (dd->cand_set[i]) {
+        nd_cand_t *c = &dd->cand[dd->cand_set[i] - 1];
+        if (c->idx == idx) {
+            c->hits++;
+            return 0;
+        }
+        i = (i + 1) & mask;
+    }
+    if (dd->n_cand == ND_CAND_MAX)
+        return 1; /* full: keep the first ND_CAND_MAX */
+    dd->cand[dd->n_cand] = (nd_cand_t){idx, 1};
+    dd->cand_set[i] = ++dd->n_cand;
+    return 0;
+}
+
+uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, uint32_t n_shingles)
+{
+    dd->n_cand = 0;
+    if (n_shingles == 0)
+        return 0;
+    dd->probe_lo = lo;
+    for (uint32_t b = 0; b < dd->conf.bands; b++) {
+        dd->band_cur = b;
+        nd_itab_find(&dd->band_tab[b], nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows), cand_cb,
+                     dd);
+    }
+    /* clear the scratch set: every slot set belongs to a candidate */
+    uint32_t mask = 2 * ND_CAND_MAX - 1;
+    for (uint32_t c = 0; c < dd->n_cand; c++) {
+        uint32_t i = (dd->cand[c].idx * 0x9E3779B1u) & mask;
+        while (dd->cand_set[i] != c + 1)
+            i = (i + 1) & mask;
+        dd->cand_set[i] = 0;
+    }
+    return dd->n_cand;
+}

@@ -1,0 +1,822 @@
+/*
+ * parser.c - ninjs 1.x / 2.x / 3.x documents to nd_article_t.
+ *
+ * yajl in SAX mode (chosen by measurement: docs/BENCHMARKS.md, "JSON
+ * library"). The callbacks keep only the fields an article needs and ignore
+ * the rest at any depth. Design points:
+ *
+ *  - The document is validated as strict UTF-8 once, up front, so yajl runs
+ *    with string validation off and a bad byte anywhere is ND_ERR_BAD_UTF8.
+ *  - Strings without escapes are used in place (they point into the input);
+ *    only escaped strings, which yajl decodes into a scratch buffer, are
+ *    copied into per-field buffers owned by the handle and reused across
+ *    documents. Steady state: no allocation per document or per field.
+ *  - yajl does not check its own allocations, so it allocates from an arena
+ *    in the handle (reset per document, no free list). If the arena cannot
+ *    grow, the allocator longjmp()s back to nd_parser_parse(), which returns
+ *    ND_ERR_NOMEM; yajl holds nothing that needs freeing outside the arena.
+ *  - Known keys match ASCII case-insensitively, so "versioncreated" (1.x,
+ *    2.x) and "versionCreated" (3.x) are one field; a camelCase spelling is
+ *    how a 3.x document is recognised when it names no schema.
+ *  - Duplicate keys: the last occurrence wins (a repeated "bodies" array
+ *    replaces the earlier one). A null value counts as absent.
+ */
+#include "normalize_int.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <yajl/yajl_parse.h>
+
+#define ND_ARENA_CHUNK  (64 * 1024)
+#define ND_ARENA_RETAIN (1024 * 1024)
+
+/* Known keys. Top-level ones first, then those inside array entries. */
+enum {
+    K_NONE = 0,
+    K_URI,
+    K_HEADLINE,
+    K_BODY_TEXT,
+    K_BODY_HTML,
+    K_BODY_XHTML,
+    K_DESC_TEXT,
+    K_DESC_HTML,
+    K_VERSIONCREATED,
+    K_FIRSTCREATED,
+    K_LANGUAGE,
+    K_COPYRIGHTHOLDER,
+    K_SCHEMA,
+    K_HEADLINES, /* arrays of objects */
+    K_BODIES,
+    K_DESCRIPTIONS,
+    K_INFOSOURCES,
+    K_STANDARD, /* object */
+    K_VALUE,    /* inside entries */
+    K_CONTENTTYPE,
+    K_NAME,
+    K_VERSION,
+};
+
+typedef struct nd_key_s {
+    const char *name;
+    size_t len;
+    int id;
+    int camel; /* the 3.x spelling differs from the 1.x/2.x one */
+} nd_key_t;
+
+static const nd_key_t nd_top_keys[] = {
+    {"uri", 3, K_URI, 0},
+    {"headline", 8, K_HEADLINE, 0},
+    {"body_text", 9, K_BODY_TEXT, 0},
+    {"body_html", 9, K_BODY_HTML, 0},
+    {"body_xhtml", 10, K_BODY_XHTML, 0},
+    {"description_text", 16, K_DESC_TEXT, 0},
+    {"description_html", 16, K_DESC_HTML, 0},
+    {"versioncreated", 14, K_VERSIONCREATED, 1},
+    {"firstcreated", 12, K_FIRSTCREATED, 1},
+    {"language", 8, K_LANGUAGE, 0},
+    {"copyrightholder", 15, K_COPYRIGHTHOLDER, 1},
+    {"$schema", 7, K_SCHEMA, 0},
+    {"headlines", 9, K_HEADLINES, 0},
+    {"bodies", 6, K_BODIES, 0},
+    {"descriptions", 12, K_DESCRIPTIONS, 0},
+    {"infosources", 11, K_INFOSOURCES, 1},
+    {"standard", 8, K_STANDARD, 0},
+};
+
+static const nd_key_t nd_entry_keys[] = {
+    {"value", 5, K_VALUE, 0},   {"contenttype", 11, K_CONTENTTYPE, 1},
+    {"name", 4, K_NAME, 0},     {"version", 7, K_VERSION, 0},
+    {"schema", 6, K_SCHEMA, 0},
+};
+
+/* Body content types, in order of preference within bodies[]. */
+enum { CT_NONE = 0, CT_PLAIN = 1, CT_HTML = 2, CT_OTHER = 3 };
+
+/* A string field: points into the input, or into buf for decoded strings. */
+typedef struct nd_field_s {
+    const char *p;
+    size_t len;
+    int set;
+    nd_buf_t buf;
+} nd_field_t;
+
+/* The best entry seen so far in bodies[] or descriptions[]. */
+typedef struct nd_pick_s {
+    nd_field_t f;
+    int rank; /* CT_* of the kept entry; CT_NONE when none */
+    int html;
+} nd_pick_t;
+
+typedef struct nd_chunk_s {
+    struct nd_chunk_s *next;
+    size_t size, used;
+    max_align_t data[];
+} nd_chunk_t;
+
+struct nd_parser_s {
+    nd_parser_conf_t conf;
+
+    /* yajl's arena */
+    nd_chunk_t *chunks, *cur;
+    jmp_buf oom_jmp;
+    yajl_alloc_funcs afs;
+
+    /* the document */
+    const char *in;
+    size_t in_len;
+    nd_err_t err;
+    char errmsg[200];
+
+    /* SAX position */
+    int depth;
+    int top_key; /* key at depth 1 whose value is being read */
+    char key_name[48];
+    int arr_key;  /* known array open at depth 2, or K_NONE */
+    long arr_idx; /* index of the current entry in it */
+    int ent_key;  /* key at depth 3 inside a known array entry / standard */
+    char ent_name[24];
+    int ent_ct; /* content type of the current entry */
+    nd_field_t ent_value;
+    int saw_names; /* infoSources: a name was already taken from this array */
+
+    /* what the document said */
+    nd_field_t uri, headline, language, holder, infosrc, vtime, ftime;
+    nd_field_t body_text, body_html, body_xhtml, desc_text, desc_html;
+    nd_pick_t bodies, descs;
+    int camel, v2_shape, schema_major, standard_major;
+
+    nd_buf_t text; /* normalised body */
+};
+
+/* ---- the arena yajl allocates from ---- */
+
+typedef struct {
+    size_t size;
+    size_t pad;
+} nd_blk_t; /* 16 bytes before every block: its usable size */
+
+static void *arena_alloc(void *ctx, size_t sz)
+{
+    nd_parser_t *p = ctx;
+    size_t need = sizeof(nd_blk_t) + ((sz + 15) & ~(size_t)15);
+    nd_chunk_t *c = p->cur;
+    while (c && c->size - c->used < need)
+        c = c->next;
+    if (!c) {
+        size_t size = need > ND_ARENA_CHUNK ? need * 2 : ND_ARENA_CHUNK;
+        c = nd_malloc(sizeof(nd_chunk_t) + size);
+        if (!c)
+            longjmp(p->oom_jmp, 1);
+        c->size = size;
+        c->used = 0;
+        c->next = NULL;
+        nd_chunk_t **tail = &p->chunks;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = c;
+    }
+    p->cur = c;
+    nd_blk_t *b = (nd_blk_t *)((char *)c->data + c->used);
+    b->size = need - sizeof(nd_blk_t);
+    c->used += need;
+    return b + 1;
+}
+
+static void *arena_realloc(void *ctx, void *ptr, size_t sz)
+{
+    nd_parser_t *p = ctx;
+    if (!ptr)
+        return arena_alloc(ctx, sz);
+    nd_blk_t *b = (nd_blk_t *)ptr - 1;
+    if (sz <= b->size)
+        return ptr;
+    nd_chunk_t *c = p->cur;
+    size_t grow = ((sz + 15) & ~(size_t)15) - b->size;
+    if ((char *)ptr + b->size == (char *)c->data + c->used && c->size - c->used >= grow) {
+        c->used += grow; /* the last block of the chunk grows in place */
+        b->size += grow;
+        return ptr;
+    }
+    void *n = arena_alloc(ctx, sz);
+    memcpy(n, ptr, b->size);
+    return n;
+}
+
+static void arena_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    (void)ptr; /* everything goes at the next reset */
+}
+
+/* Empty the arena for the next document, keeping at most ND_ARENA_RETAIN. */
+static void arena_reset(nd_parser_t *p)
+{
+    size_t kept = 0;
+    nd_chunk_t **link = &p->chunks;
+    while (*link) {
+        nd_chunk_t *c = *link;
+        if (kept + c->size > ND_ARENA_RETAIN && kept > 0) {
+            *link = c->next;
+            nd_free(c);
+            continue;
+        }
+        kept += c->size;
+        c->used = 0;
+        link = &c->next;
+    }
+    p->cur = p->chunks;
+}
+
+/* ---- errors and fields ---- */
+
+__attribute__((format(printf, 3, 4))) static int fail(nd_parser_t *p, nd_err_t err, const char *fmt,
+                                                      ...)
+{
+    if (p->err)
+        return 0;
+    p->err = err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->errmsg, sizeof(p->errmsg), fmt, ap);
+    va_end(ap);
+    return 0; /* yajl: cancel the parse */
+}
+
+/* The name of the field being read, as spelled in the document. */
+static const char *field_name(nd_parser_t *p, char *tmp, size_t tmp_size)
+{
+    if (p->depth >= 3 || (p->depth == 2 && p->top_key == K_STANDARD))
+        snprintf(tmp, tmp_size, "%s[%ld].%s", p->key_name, p->arr_idx, p->ent_name);
+    else if (p->depth == 2)
+        snprintf(tmp, tmp_size, "%s[%ld]", p->key_name, p->arr_idx);
+    else
+        snprintf(tmp, tmp_size, "%s", p->key_name);
+    return tmp;
+}
+
+static int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size_t len)
+{
+    uintptr_t a = (uintptr_t)s, lo = (uintptr_t)p->in;
+    if (a >= lo && a + len <= lo + p->in_len) {
+        f->p = (const char *)s;
+        f->len = len;
+        f->set = 1;
+        return 1;
+    }
+    /* Decoded by yajl from escapes: "\udc00" alone decodes to a surrogate. */
+    if (nd_utf8_check((const char *)s, len) != len) {
+        char tmp[100];
+        return fail(p, ND_ERR_BAD_UTF8, "field \"%s\" has an escape that is not a valid character",
+                    field_name(p, tmp, sizeof(tmp)));
+    }
+    nd_buf_reset(&f->buf);
+    if (nd_buf_append(&f->buf, s, len))
+        return fail(p, ND_ERR_NOMEM, "out of memory copying a field");
+    f->p = f->buf.p;
+    f->len = len;
+    f->set = 1;
+    return 1;
+}
+
+static void clear_field(nd_field_t *f)
+{
+    f->p = NULL;
+    f->len = 0;
+    f->set = 0;
+}
+
+/* The id of a key (ASCII case-insensitive); sets *camel when a key whose
+ * 3.x spelling is camelCase is written with an uppercase letter. */
+static int lookup(const char *key, size_t len, const nd_key_t *t, size_t n, int *camel)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (t[k].len != len || strncasecmp(t[k].name, key, len) != 0)
+            continue;
+        if (t[k].camel)
+            for (size_t i = 0; i < len; i++)
+                if (key[i] >= 'A' && key[i] <= 'Z')
+                    *camel = 1;
+        return t[k].id;
+    }
+    return K_NONE;
+}
+
+static int is_array_key(int k)
+{
+    return k == K_HEADLINES || k == K_BODIES || k == K_DESCRIPTIONS || k == K_INFOSOURCES;
+}
+
+/* The major version number in a schema URL or version string, 0 if none:
+ * "...ninjs-schema_2.1.json" -> 2, "3.0" -> 3. */
+static int version_major(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 7 < len; i++)
+        if (strncasecmp(s + i, "schema_", 7) == 0 && s[i + 7] >= '1' && s[i + 7] <= '9')
+            return s[i + 7] - '0';
+    for (size_t i = 0; i < len; i++)
+        if (s[i] >= '1' && s[i] <= '9' && (i + 1 == len || s[i + 1] == '.'))
+            return s[i] - '0';
+    return 0;
+}
+
+static const char *json_type_name(int t)
+{
+    static const char *const names[] = {"null",     "a boolean", "a number",
+                                        "a string", "an object", "an array"};
+    return names[t];
+}
+
+enum { T_NULL, T_BOOL, T_NUMBER, T_STRING, T_MAP, T_ARRAY };
+
+/*
+ * A value starts (scalar or container) in the current position. Checks the
+ * type of known fields. @return 1 to go on, 0 to cancel.
+ */
+static int on_value(nd_parser_t *p, int type)
+{
+    char tmp[100];
+    if (p->depth == 0) {
+        if (type != T_MAP)
+            return fail(p, ND_ERR_NOT_OBJECT, "the document is %s, not a JSON object",
+                        json_type_name(type));
+        return 1;
+    }
+    if (p->depth == 1) {
+        int k = p->top_key;
+        if (k == K_NONE || type == T_NULL)
+            return 1;
+        if (is_array_key(k)) {
+            if (type != T_ARRAY)
+                return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected an array",
+                            p->key_name, json_type_name(type));
+        } else if (k == K_STANDARD) {
+            return 1; /* informative only */
+        } else if (type != T_STRING) {
+            return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected a string", p->key_name,
+                        json_type_name(type));
+        }
+        return 1;
+    }
+    if (p->depth == 2 && p->arr_key != K_NONE) {
+        if (type == T_NULL) {
+            p->arr_idx++;
+            return 1;
+        }
+        if (type != T_MAP)
+            return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected an object",
+                        field_name(p, tmp, sizeof(tmp)), json_type_name(type));
+        return 1;
+    }
+    if (p->depth == 3 && p->arr_key != K_NONE) {
+        int k = p->ent_key;
+        int wanted = (k == K_VALUE && p->arr_key != K_INFOSOURCES) || k == K_CONTENTTYPE ||
+                     (k == K_NAME && p->arr_key == K_INFOSOURCES);
+        if (wanted && type != T_STRING && type != T_NULL)
+            return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected a string",
+                        field_name(p, tmp, sizeof(tmp)), json_type_name(type));
+    }
+    return 1;
+}
+
+static int classify_ct(const char *s, size_t len)
+{
+    if (len >= 10 && strncasecmp(s, "text/plain", 10) == 0)
+        return CT_PLAIN;
+    for (size_t i = 0; i + 4 <= len; i++)
+        if (strncasecmp(s + i, "html", 4) == 0)
+            return CT_HTML;
+    return CT_OTHER;
+}
+
+/* ---- yajl callbacks ---- */
+
+static int cb_string_at(nd_parser_t *p, const unsigned char *s, size_t len)
+{
+    if (p->depth == 1) {
+        switch (p->top_key) {
+        case K_URI:
+            return set_field(p, &p->uri, s, len);
+        case K_HEADLINE:
+            return set_field(p, &p->headline, s, len);
+        case K_BODY_TEXT:
+            return set_field(p, &p->body_text, s, len);
+        case K_BODY_HTML:
+            return set_field(p, &p->body_html, s, len);
+        case K_BODY_XHTML:
+            return set_field(p, &p->body_xhtml, s, len);
+        case K_DESC_TEXT:
+            return set_field(p, &p->desc_text, s, len);
+        case K_DESC_HTML:
+            return set_field(p, &p->desc_html, s, len);
+        case K_VERSIONCREATED:
+            return set_field(p, &p->vtime, s, len);
+        case K_FIRSTCREATED:
+            return set_field(p, &p->ftime, s, len);
+        case K_LANGUAGE:
+            return set_field(p, &p->language, s, len);
+        case K_COPYRIGHTHOLDER:
+            return set_field(p, &p->holder, s, len);
+        case K_SCHEMA:
+            p->schema_major = version_major((const char *)s, len);
+            return 1;
+        default:
+            return 1;
+        }
+    }
+    if (p->depth == 2 && p->top_key == K_STANDARD) {
+        if (p->ent_key == K_VERSION || p->ent_key == K_SCHEMA) {
+            int m = version_major((const char *)s, len);
+            if (m && !p->standard_major)
+                p->standard_major = m;
+        }
+        return 1;
+    }
+    if (p->depth == 3 && p->arr_key != K_NONE) {
+        switch (p->ent_key) {
+        case K_VALUE:
+            if (p->arr_key == K_HEADLINES)
+                return p->arr_idx == 0 ? set_field(p, &p->headline, s, len) : 1;
+            if (p->arr_key == K_BODIES || p->arr_key == K_DESCRIPTIONS)
+                return set_field(p, &p->ent_value, s, len);
+            return 1;
+        case K_CONTENTTYPE:
+            p->ent_ct = classify_ct((const char *)s, len);
+            return 1;
+        case K_NAME:
+            if (p->arr_key == K_INFOSOURCES && !p->saw_names && len > 0) {
+                p->saw_names = 1;
+                return set_field(p, &p->infosrc, s, len);
+            }
+            return 1;
+        default:
+            return 1;
+        }
+    }
+    return 1;
+}
+
+static int cb_null(void *ctx)
+{
+    return on_value(ctx, T_NULL);
+}
+
+static int cb_boolean(void *ctx, int v)
+{
+    (void)v;
+    return on_value(ctx, T_BOOL);
+}
+
+static int cb_number(void *ctx, const char *s, size_t len)
+{
+    (void)s;
+    (void)len;
+    return on_value(ctx, T_NUMBER);
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+    nd_parser_t *p = ctx;
+    return on_value(p, T_STRING) && cb_string_at(p, s, len);
+}
+
+static int enter(nd_parser_t *p, int type)
+{
+    if (!on_value(p, type))
+        return 0;
+    if (p->depth >= p->conf.max_depth)
+        return fail(p, ND_ERR_TOO_DEEP, "nesting deeper than %d levels", p->conf.max_depth);
+    if (p->depth == 1 && type == T_ARRAY && is_array_key(p->top_key)) {
+        p->arr_key = p->top_key;
+        p->arr_idx = 0;
+        p->saw_names = 0;
+        p->v2_shape = 1;
+        if (p->arr_key == K_HEADLINES)
+            clear_field(&p->headline);
+        else if (p->arr_key == K_INFOSOURCES)
+            clear_field(&p->infosrc);
+        else {
+            nd_pick_t *pk = p->arr_key == K_BODIES ? &p->bodies : &p->descs;
+            clear_field(&pk->f);
+            pk->rank = CT_NONE;
+        }
+    } else if (p->depth == 1 && p->top_key == K_STANDARD) {
+        p->ent_key = K_NONE;
+    } else if (p->depth == 2 && type == T_MAP && p->arr_key != K_NONE) {
+        p->ent_key = K_NONE;
+        p->ent_ct = CT_NONE;
+        clear_field(&p->ent_value);
+    }
+    p->depth++;
+    return 1;
+}
+
+static int cb_start_map(void *ctx)
+{
+    return enter(ctx, T_MAP);
+}
+
+static int cb_start_array(void *ctx)
+{
+    return enter(ctx, T_ARRAY);
+}
+
+/* An entry of bodies[] or descriptions[] ends: keep it if it is better. */
+static void entry_done(nd_parser_t *p)
+{
+    if (p->arr_key != K_BODIES && p->arr_key != K_DESCRIPTIONS)
+        return;
+    if (!p->ent_value.set || p->ent_value.len == 0)
+        return;
+    nd_pick_t *pk = p->arr_key == K_BODIES ? &p->bodies : &p->descs;
+    int rank = p->ent_ct == CT_NONE ? CT_OTHER : p->ent_ct;
+    if (pk->rank != CT_NONE && pk->rank <= rank)
+        return;
+    nd_field_t t = pk->f; /* swap: the buffers change hands, nothing is copied */
+    pk->f = p->ent_value;
+    p->ent_value = t;
+    pk->rank = rank;
+    if (p->ent_ct == CT_NONE) { /* no content type: markup if it starts with a tag */
+        size_t i = 0;
+        while (i < pk->f.len && (pk->f.p[i] == ' ' || pk->f.p[i] == '\n' || pk->f.p[i] == '\t'))
+            i++;
+        pk->html = i < pk->f.len && pk->f.p[i] == '<';
+    } else {
+        pk->html = p->ent_ct == CT_HTML;
+    }
+}
+
+static int leave(nd_parser_t *p)
+{
+    p->depth--;
+    if (p->depth == 2 && p->arr_key != K_NONE) {
+        entry_done(p);
+        p->arr_idx++;
+    } else if (p->depth == 1) {
+        p->arr_key = K_NONE;
+    }
+    return 1;
+}
+
+static int cb_end_map(void *ctx)
+{
+    return leave(ctx);
+}
+
+static int cb_end_array(void *ctx)
+{
+    return leave(ctx);
+}
+
+static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    nd_parser_t *p = ctx;
+    const char *k = (const char *)key;
+    if (p->depth == 1) {
+        p->top_key =
+            lookup(k, len, nd_top_keys, sizeof(nd_top_keys) / sizeof(nd_top_keys[0]), &p->camel);
+        size_t n = len < sizeof(p->key_name) - 1 ? len : sizeof(p->key_name) - 1;
+        memcpy(p->key_name, key, n);
+        p->key_name[n] = '\0';
+    } else if ((p->depth == 3 && p->arr_key != K_NONE) ||
+               (p->depth == 2 && p->top_key == K_STANDARD)) {
+        p->ent_key = lookup(k, len, nd_entry_keys, sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]),
+                            &p->camel);
+        size_t n = len < sizeof(p->ent_name) - 1 ? len : sizeof(p->ent_name) - 1;
+        memcpy(p->ent_name, key, n);
+        p->ent_name[n] = '\0';
+    }
+    return 1;
+}
+
+static const yajl_callbacks nd_callbacks = {
+    cb_null,      cb_boolean, NULL,       NULL,           cb_number,    cb_string,
+    cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array,
+};
+
+/* ---- public ---- */
+
+void nd_parser_conf_init(nd_parser_conf_t *conf)
+{
+    conf->max_doc_bytes = 4u << 20;
+    conf->max_depth = 64;
+}
+
+nd_parser_t *nd_parser_new(const nd_parser_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    nd_parser_conf_t c;
+    if (conf)
+        c = *conf;
+    else
+        nd_parser_conf_init(&c);
+    if (c.max_depth < 2 || c.max_doc_bytes < 2) {
+        if (errstr && errstr_size)
+            snprintf(errstr, errstr_size, "parser: max_depth must be >= 2 and max_doc_bytes >= 2");
+        return NULL;
+    }
+    nd_parser_t *p = nd_calloc(1, sizeof(*p));
+    if (!p) {
+        if (errstr && errstr_size)
+            snprintf(errstr, errstr_size, "parser: out of memory");
+        return NULL;
+    }
+    p->conf = c;
+    p->afs.malloc = arena_alloc;
+    p->afs.realloc = arena_realloc;
+    p->afs.free = arena_free;
+    p->afs.ctx = p;
+    return p;
+}
+
+void nd_parser_destroy(nd_parser_t *p)
+{
+    if (!p)
+        return;
+    while (p->chunks) {
+        nd_chunk_t *c = p->chunks;
+        p->chunks = c->next;
+        nd_free(c);
+    }
+    nd_field_t *fields[] = {&p->uri,       &p->headline,   &p->language,  &p->holder,
+                            &p->infosrc,   &p->vtime,      &p->ftime,     &p->body_text,
+                            &p->body_html, &p->body_xhtml, &p->desc_text, &p->desc_html,
+                            &p->bodies.f,  &p->descs.f,    &p->ent_value};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        nd_buf_free(&fields[i]->buf);
+    nd_buf_free(&p->text);
+    nd_free(p);
+}
+
+static void reset_doc(nd_parser_t *p, const char *buf, size_t len)
+{
+    p->in = buf;
+    p->in_len = len;
+    p->err = ND_ERR_NO_ERROR;
+    p->errmsg[0] = '\0';
+    p->depth = 0;
+    p->top_key = p->arr_key = p->ent_key = K_NONE;
+    p->key_name[0] = p->ent_name[0] = '\0';
+    p->arr_idx = 0;
+    nd_field_t *fields[] = {&p->uri,       &p->headline,   &p->language,  &p->holder,
+                            &p->infosrc,   &p->vtime,      &p->ftime,     &p->body_text,
+                            &p->body_html, &p->body_xhtml, &p->desc_text, &p->desc_html,
+                            &p->bodies.f,  &p->descs.f,    &p->ent_value};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        clear_field(fields[i]);
+    p->bodies.rank = p->descs.rank = CT_NONE;
+    p->camel = p->v2_shape = p->schema_major = p->standard_major = 0;
+}
+
+static nd_err_t ret(nd_err_t err, const char *msg, char *errstr, size_t errstr_size)
+{
+    if (errstr && errstr_size)
+        snprintf(errstr, errstr_size, "%s", err ? msg : "");
+    return err;
+}
+
+/* Run yajl over the document. Kept apart from nd_parser_parse so that no
+ * local of the caller lives across the setjmp. */
+static nd_err_t run_yajl(nd_parser_t *p)
+{
+    if (setjmp(p->oom_jmp)) {
+        /* The arena could not grow inside yajl: drop yajl's state (it lives
+         * only in the arena) and report. */
+        arena_reset(p);
+        p->err = ND_ERR_NOMEM;
+        snprintf(p->errmsg, sizeof(p->errmsg), "out of memory while parsing JSON");
+        return ND_ERR_NOMEM;
+    }
+    arena_reset(p);
+    yajl_handle h = yajl_alloc(&nd_callbacks, &p->afs, p);
+    if (!h) {
+        snprintf(p->errmsg, sizeof(p->errmsg), "out of memory while parsing JSON");
+        return p->err = ND_ERR_NOMEM;
+    }
+    yajl_config(h, yajl_dont_validate_strings, 1);
+    yajl_status st = yajl_parse(h, (const unsigned char *)p->in, p->in_len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    if (st == yajl_status_client_canceled)
+        return p->err;
+    if (st == yajl_status_error) {
+        size_t at = yajl_get_bytes_consumed(h);
+        unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+        char *nl = msg ? strchr((char *)msg, '\n') : NULL;
+        if (nl)
+            *nl = '\0';
+        p->err = ND_ERR_BAD_JSON;
+        snprintf(p->errmsg, sizeof(p->errmsg), "not well-formed JSON near byte %zu: %s", at,
+                 msg ? (const char *)msg : "syntax error");
+        return p->err;
+    }
+    return ND_ERR_NO_ERROR;
+}
+
+static nd_err_t check_time(nd_parser_t *p, nd_field_t *f, const char *name, int64_t *ms)
+{
+    if (!f->set)
+        return ND_ERR_NO_ERROR;
+    if (nd_time_parse_iso(f->p, f->len, ms) != 0) {
+        snprintf(p->errmsg, sizeof(p->errmsg), "field \"%s\" is not an ISO 8601 time: \"%.*s\"",
+                 name, (int)(f->len > 40 ? 40 : f->len), f->p);
+        return ND_ERR_BAD_TIME;
+    }
+    return ND_ERR_NO_ERROR;
+}
+
+nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article_t *out,
+                         char *errstr, size_t errstr_size)
+{
+    char msg[200];
+    if (!p || !out || (!buf && len))
+        return ret(ND_ERR_INVALID_ARG, "nd_parser_parse: NULL argument", errstr, errstr_size);
+    memset(out, 0, sizeof(*out));
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+        i++;
+    if (i == len)
+        return ret(ND_ERR_EMPTY, "the document is empty or blank", errstr, errstr_size);
+    if (len > p->conf.max_doc_bytes) {
+        snprintf(msg, sizeof(msg), "the document is %zu bytes, over the limit of %zu", len,
+                 p->conf.max_doc_bytes);
+        return ret(ND_ERR_TOO_LARGE, msg, errstr, errstr_size);
+    }
+    size_t bad = nd_utf8_check(buf, len);
+    if (bad != len) {
+        snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu (0x%02x)", bad,
+                 (unsigned char)buf[bad]);
+        return ret(ND_ERR_BAD_UTF8, msg, errstr, errstr_size);
+    }
+
+    reset_doc(p, buf, len);
+    nd_err_t err = run_yajl(p);
+    if (err)
+        return ret(err, p->errmsg, errstr, errstr_size);
+
+    if (!p->uri.set || p->uri.len == 0)
+        return ret(ND_ERR_MISSING_URI,
+                   p->uri.set ? "field \"uri\" is empty" : "the document has no \"uri\"", errstr,
+                   errstr_size);
+    int64_t vms = ND_TIME_NONE, fms = ND_TIME_NONE;
+    if ((err = check_time(p, &p->vtime, p->camel ? "versionCreated" : "versioncreated", &vms)) ||
+        (err = check_time(p, &p->ftime, p->camel ? "firstCreated" : "firstcreated", &fms)))
+        return ret(err, p->errmsg, errstr, errstr_size);
+
+    /* Body choice, most specific first. */
+    struct {
+        nd_field_t *f;
+        int html;
+    } cand[] = {
+        {&p->body_text, 0},           {&p->body_html, 1},
+        {&p->body_xhtml, 1},          {&p->bodies.f, p->bodies.html},
+        {&p->desc_text, 0},           {&p->desc_html, 1},
+        {&p->descs.f, p->descs.html},
+    };
+    nd_field_t *body = NULL;
+    int html = 0;
+    for (size_t k = 0; k < sizeof(cand) / sizeof(cand[0]); k++)
+        if (cand[k].f->set && cand[k].f->len > 0) {
+            body = cand[k].f;
+            html = cand[k].html;
+            break;
+        }
+    if (!body)
+        return ret(ND_ERR_MISSING_TEXT, "the document has no body text", errstr, errstr_size);
+    err = nd_normalize(body->p, body->len, html, &p->text);
+    if (err == ND_ERR_NOMEM)
+        return ret(err, "out of memory normalising the body", errstr, errstr_size);
+    if (err)
+        return ret(err, "the body is not valid UTF-8", errstr, errstr_size);
+    if (p->text.len == 0)
+        return ret(ND_ERR_MISSING_TEXT, "the body text has no letters or digits", errstr,
+                   errstr_size);
+
+    out->uri = p->uri.p;
+    out->uri_len = p->uri.len;
+    nd_field_t *src = p->holder.set && p->holder.len ? &p->holder : &p->infosrc;
+    out->source = src->set ? src->p : "";
+    out->source_len = src->set ? src->len : 0;
+    out->headline = p->headline.set ? p->headline.p : "";
+    out->headline_len = p->headline.set ? p->headline.len : 0;
+    out->event_time_ms = vms != ND_TIME_NONE ? vms : fms;
+    out->language = p->language.set ? p->language.p : "";
+    out->language_len = p->language.set ? p->language.len : 0;
+    out->text = p->text.p;
+    out->text_len = p->text.len;
+    out->body_len = body->len;
+    if (p->schema_major >= 1 && p->schema_major <= 3)
+        out->ninjs_major = p->schema_major;
+    else if (p->standard_major >= 1 && p->standard_major <= 3)
+        out->ninjs_major = p->standard_major;
+    else
+        out->ninjs_major = p->camel ? 3 : p->v2_shape ? 2 : 1;
+    out->doc = buf;
+    out->doc_len = len;
+    return ret(ND_ERR_NO_ERROR, "", errstr, errstr_size);
+}

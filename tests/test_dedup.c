@@ -1,0 +1,630 @@
+/* label: unit */
+/*
+ * test_dedup.c - the engine: exact duplicates, half copies joining, templated
+ * look-alikes staying apart, redelivery, window eviction by time and by cap,
+ * canonical policies, determinism on every kernel, allocation failure, and
+ * (when ../shared is there) half copies and look-alikes of real Reuters text.
+ */
+#include <ctype.h>
+#include <stdint.h>
+
+#include "dedup_int.h"
+#include "nd_dedup.h"
+#include "nd_test.h"
+
+#define H  (3600LL * 1000)
+#define T0 1700000000000LL
+
+/* A story in normalised form (lower case, one space between tokens). */
+static const char *story =
+    "moscow and tehran signed a treaty on comprehensive strategic partnership on friday "
+    "binding the two countries to closer cooperation in energy transport defence and finance "
+    "for the next twenty years the document was signed in the kremlin by the two presidents "
+    "after talks that lasted more than three hours officials said the agreement does not "
+    "contain a mutual defence clause unlike the pact moscow concluded with pyongyang last year "
+    "but commits each side not to help any aggressor that attacks the other the treaty also "
+    "covers the north south transport corridor a rail and sea route linking russia with the "
+    "indian ocean through iranian territory and a planned gas pipeline that could carry up to "
+    "fifty five billion cubic metres a year both governments said they would settle more of "
+    "their trade in roubles and rials and connect their national payment card systems to "
+    "reduce the impact of western sanctions analysts said the text was more cautious than "
+    "expected and reflected differences over the war in ukraine and over relations with "
+    "israel and the gulf states the iranian president said the partnership opened a new "
+    "chapter and would strengthen stability in the region while the russian leader praised "
+    "what he called a consistent and friendly policy the parliaments of both countries must "
+    "ratify the document before it enters into force which officials expect later this year";
+
+/* half of the story, a few words edited, an agency footer line added */
+static char half_copy[4096];
+
+static void make_half_copy(void)
+{
+    size_t n = strlen(story) / 2;
+    while (story[n] != ' ')
+        n++;
+    memcpy(half_copy, story, n);
+    half_copy[n] = 0;
+    /* three edited words */
+    char *p = strstr(half_copy, "friday");
+    memcpy(p, "monday", 6);
+    p = strstr(half_copy, "closer");
+    memcpy(p, "deeper", 6);
+    p = strstr(half_copy, "lasted");
+    memcpy(p, "tooked", 6);
+    strcat(half_copy, " reporting by the newsroom desk editing by staff copyright agency wire");
+}
+
+/* Templated look-alikes: the same sentences, other companies and numbers. */
+static const char *earn_a =
+    "northland industries inc said first quarter net income rose to 12 4 mln dlrs or 34 cts a "
+    "share from 10 1 mln dlrs or 28 cts a share a year earlier revenues rose to 145 2 mln dlrs "
+    "from 132 7 mln dlrs the company said results in the quarter reflected higher shipments "
+    "of industrial products and lower interest expense it said it expects the rest of the year "
+    "to be in line with its previous forecast of earnings of 1 40 dlrs to 1 50 dlrs a share";
+static const char *earn_b =
+    "westgate manufacturing corp said first quarter net income rose to 8 9 mln dlrs or 21 cts "
+    "a share from 7 3 mln dlrs or 17 cts a share a year earlier revenues rose to 98 6 mln dlrs "
+    "from 91 4 mln dlrs the company said results in the quarter reflected higher shipments of "
+    "industrial products and lower interest expense it said it expects the rest of the year to "
+    "be in line with its previous forecast of earnings of 95 cts to 1 05 dlrs a share";
+static const char *ship_a =
+    "grain shipments from the port of rotterdam totalled 412 300 tonnes in the week ended "
+    "march 6 against 388 150 tonnes in the previous week and 365 900 tonnes a year ago wheat "
+    "accounted for 215 600 tonnes maize 120 400 tonnes and barley 76 300 tonnes the port "
+    "authority said in its weekly report shipments since the start of the season stand at "
+    "9 84 mln tonnes against 9 12 mln a year earlier";
+static const char *ship_b =
+    "grain shipments from the port of rotterdam totalled 398 700 tonnes in the week ended "
+    "march 13 against 412 300 tonnes in the previous week and 371 200 tonnes a year ago wheat "
+    "accounted for 201 900 tonnes maize 118 800 tonnes and barley 78 000 tonnes the port "
+    "authority said in its weekly report shipments since the start of the season stand at "
+    "10 24 mln tonnes against 9 49 mln a year earlier";
+
+static nd_dedup_t *mk(const nd_dedup_conf_t *c)
+{
+    char err[256];
+    nd_dedup_conf_t d;
+    if (!c) {
+        nd_dedup_conf_init(&d);
+        c = &d;
+    }
+    nd_dedup_t *dd = nd_dedup_new(c, err, sizeof(err));
+    if (!dd)
+        fprintf(stderr, "nd_dedup_new: %s\n", err);
+    return dd;
+}
+
+static nd_err_t add(nd_dedup_t *dd, const char *uri, const char *src, int64_t t, const char *text,
+                    nd_decision_t *d)
+{
+    nd_sig_t sig;
+    nd_dedup_sign(dd, text, strlen(text), &sig);
+    nd_item_t it = {uri, strlen(uri), src, strlen(src), t, strlen(text)};
+    return nd_dedup_add(dd, &it, &sig, d);
+}
+
+static void exact_duplicate(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    nd_decision_t d;
+    ND_EXPECT(add(dd, "u:1", "a", T0, story, &d) == ND_ERR_NO_ERROR);
+    ND_EXPECT(d.verdict == ND_VERDICT_NEW && d.canonical_changed && d.cluster.count == 1);
+    uint64_t id = d.cluster.id;
+    ND_EXPECT(id == nd_dedup_cluster_id("u:1", 3), "cluster id = XXH3 of the founding uri");
+    ND_EXPECT(add(dd, "u:2", "b", T0 + 1000, story, &d) == ND_ERR_NO_ERROR);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.exact && d.similarity == 1.0);
+    ND_EXPECT(d.cluster.id == id && d.cluster.count == 2 && d.cluster.sources == 2);
+    ND_EXPECT(d.matched_uri_len == 3 && !memcmp(d.matched_uri, "u:1", 3));
+    ND_EXPECT(!d.canonical_changed && !memcmp(d.canonical_uri, "u:1", 3));
+    ND_EXPECT(d.cluster.first_seen_ms == T0 && d.cluster.last_seen_ms == T0 + 1000);
+    nd_dedup_destroy(dd);
+}
+
+static void half_copy_joins(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    nd_decision_t d;
+    add(dd, "orig", "reuters", T0, story, &d);
+    uint64_t id = d.cluster.id;
+    add(dd, "other", "ap", T0, earn_a, &d);
+    ND_EXPECT(add(dd, "copy", "afp", T0 + H, half_copy, &d) == ND_ERR_NO_ERROR);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && !d.exact, "verdict %d sim %.3f", d.verdict,
+              d.similarity);
+    ND_EXPECT(d.cluster.id == id && d.cluster.count == 2);
+    ND_EXPECT(d.similarity >= 0.5 && d.similarity <= 1.0, "similarity %.3f", d.similarity);
+    /* and the other way round: the half copy first */
+    nd_dedup_t *d2 = mk(NULL);
+    ND_ASSERT(d2);
+    add(d2, "copy", "afp", T0, half_copy, &d);
+    add(d2, "orig", "reuters", T0 + H, story, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE, "original after copy: sim %.3f", d.similarity);
+    nd_dedup_destroy(d2);
+    nd_dedup_stats_t st;
+    nd_dedup_stats(dd, &st);
+    ND_EXPECT(st.added == 3 && st.duplicates == 1 && st.clusters == 2 && st.indexed == 3);
+    nd_dedup_destroy(dd);
+}
+
+static void lookalikes_stay_apart(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    nd_decision_t d;
+    add(dd, "e1", "r", T0, earn_a, &d);
+    add(dd, "e2", "r", T0, earn_b, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_NEW, "earnings look-alike merged, sim %.3f", d.similarity);
+    add(dd, "s1", "r", T0, ship_a, &d);
+    add(dd, "s2", "r", T0, ship_b, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_NEW, "shipment look-alike merged, sim %.3f", d.similarity);
+    nd_dedup_stats_t st;
+    nd_dedup_stats(dd, &st);
+    ND_EXPECT(st.clusters == 4);
+    /* the measure itself: words alone would merge them */
+    nd_sig_t a, b;
+    nd_dedup_sign(dd, earn_a, strlen(earn_a), &a);
+    nd_dedup_sign(dd, earn_b, strlen(earn_b), &b);
+    uint16_t alo[ND_SIG_LO], blo[ND_SIG_LO];
+    uint8_t ahi[ND_SIG_HI], bhi[ND_SIG_HI];
+    nd_sig_pack(&a, alo, ahi);
+    nd_sig_pack(&b, blo, bhi);
+    double with =
+        nd_lsh_similarity(alo, ahi, a.n_shingles, a.num_mask, blo, bhi, b.n_shingles, b.num_mask);
+    double without = nd_lsh_similarity(alo, ahi, a.n_shingles, 0, blo, bhi, b.n_shingles, 0);
+    ND_EXPECT(with < without, "numbers lower the score: %.3f vs %.3f", with, without);
+    nd_dedup_destroy(dd);
+}
+
+static void redelivery_changes_nothing(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    nd_decision_t d;
+    add(dd, "u1", "a", T0, story, &d);
+    add(dd, "u2", "b", T0, half_copy, &d);
+    ND_EXPECT(d.cluster.count == 2);
+    ND_EXPECT(add(dd, "u2", "c", T0 + H, earn_a, &d) == ND_ERR_NO_ERROR);
+    ND_EXPECT(d.verdict == ND_VERDICT_REDELIVERY && d.cluster.count == 2 && d.cluster.sources == 2);
+    ND_EXPECT(add(dd, "u1", "a", T0, story, &d) == ND_ERR_NO_ERROR);
+    ND_EXPECT(d.verdict == ND_VERDICT_REDELIVERY && d.cluster.count == 2);
+    nd_dedup_stats_t st;
+    nd_dedup_stats(dd, &st);
+    ND_EXPECT(st.redeliveries == 2 && st.indexed == 2 && st.clusters == 1);
+    nd_item_t bad = {"", 0, "", 0, T0, 0};
+    nd_sig_t sig;
+    nd_dedup_sign(dd, "x", 1, &sig);
+    ND_EXPECT(nd_dedup_add(dd, &bad, &sig, &d) == ND_ERR_INVALID_ARG);
+    nd_dedup_destroy(dd);
+}
+
+static void window_eviction_by_time(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    nd_decision_t d;
+    add(dd, "old", "a", T0, story, &d);
+    uint64_t old_id = d.cluster.id;
+    /* inside the window: matched */
+    add(dd, "c1", "b", T0 + 71 * H, half_copy, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.cluster.id == old_id);
+    /* the watermark moves 80 h on: "old" (T0) is out; c1 (T0+71h) is in */
+    add(dd, "x", "c", T0 + 80 * H, earn_a, &d);
+    nd_dedup_stats_t st;
+    nd_dedup_stats(dd, &st);
+    ND_EXPECT(st.evicted == 1 && st.indexed == 2, "evicted %llu indexed %llu",
+              (unsigned long long)st.evicted, (unsigned long long)st.indexed);
+    /* an exact copy of the evicted article is new, not a duplicate of it */
+    add(dd, "again", "d", T0 + 80 * H, story, &d);
+    ND_EXPECT(d.verdict != ND_VERDICT_DUPLICATE || d.cluster.id == old_id);
+    ND_EXPECT(!d.exact, "the evicted exact text is not matched");
+    /* no event time: uses the watermark, so it is in the window */
+    nd_item_t it = {"nt", 2, "", 0, INT64_MIN, 10};
+    nd_sig_t sig;
+    nd_dedup_sign(dd, ship_a, strlen(ship_a), &sig);
+    ND_EXPECT(nd_dedup_add(dd, &it, &sig, &d) == ND_ERR_NO_ERROR);
+    ND_EXPECT(d.cluster.first_seen_ms == T0 + 80 * H);
+    /* everything ages out; clusters whose articles are all gone are freed */
+    add(dd, "late", "e", T0 + 300 * H, ship_b, &d);
+    for (int i = 0; i < 4; i++) {
+        char u[16];
+        snprintf(u, sizeof(u), "late%d", i);
+        add(dd, u, "e", T0 + 300 * H, ship_b, &d);
+    }
+    nd_dedup_stats(dd, &st);
+    ND_EXPECT(st.indexed == 5, "indexed %llu", (unsigned long long)st.indexed);
+    ND_EXPECT(dd->clus.live == 1, "live clusters %u", dd->clus.live);
+    nd_dedup_destroy(dd);
+}
+
+static void gen_text(uint64_t seed, int ntok, char *out, size_t cap)
+{
+    size_t len = 0;
+    uint64_t s = seed;
+    for (int i = 0; i < ntok && len + 16 < cap; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        len += (size_t)snprintf(out + len, cap - len, "%sw%llu", i ? " " : "",
+                                (unsigned long long)((s >> 33) % 50000));
+    }
+}
+
+static void window_eviction_by_cap(void)
+{
+    nd_dedup_conf_t c;
+    nd_dedup_conf_init(&c);
+    c.max_articles = 10;
+    nd_dedup_t *dd = mk(&c);
+    ND_ASSERT(dd);
+    char text[4096], u[32];
+    nd_decision_t d;
+    for (int i = 0; i < 25; i++) {
+        gen_text((uint64_t)i + 1, 200, text, sizeof(text));
+        snprintf(u, sizeof(u), "u%d", i);
+        ND_EXPECT(add(dd, u, "s", T0 + i, text, &d) == ND_ERR_NO_ERROR);
+        nd_dedup_stats_t st;
+        nd_dedup_stats(dd, &st);
+        ND_EXPECT(st.indexed <= 10);
+    }
+    nd_dedup_stats_t st;
+    nd_dedup_stats(dd, &st);
+    ND_EXPECT(st.indexed == 10 && st.evicted == 15);
+    gen_text(1, 200, text, sizeof(text)); /* u0's text: evicted, so new */
+    add(dd, "again0", "s", T0 + 30, text, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_NEW);
+    gen_text(24, 200, text, sizeof(text)); /* u23's text: still indexed */
+    add(dd, "again23", "s", T0 + 30, text, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.exact);
+    nd_dedup_destroy(dd);
+}
+
+static void canonical_policies(void)
+{
+    nd_dedup_conf_t c;
+    nd_dedup_conf_init(&c);
+    c.canonical = ND_CANON_LONGEST;
+    nd_dedup_t *dd = mk(&c);
+    ND_ASSERT(dd);
+    nd_decision_t d;
+    add(dd, "short", "a", T0, half_copy, &d);
+    ND_EXPECT(d.canonical_changed);
+    add(dd, "long", "b", T0, story, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.canonical_changed);
+    ND_EXPECT(d.canonical_uri_len == 4 && !memcmp(d.canonical_uri, "long", 4));
+    ND_EXPECT(d.matched_uri_len == 5 && !memcmp(d.matched_uri, "short", 5),
+              "matched = canonical of the matched cluster before this article");
+    add(dd, "short2", "c", T0, half_copy, &d);
+    ND_EXPECT(!d.canonical_changed && !memcmp(d.canonical_uri, "long", 4));
+    nd_dedup_destroy(dd);
+
+    nd_dedup_conf_init(&c);
+    c.canonical = ND_CANON_SOURCE;
+    c.preferred_sources = "reuters, ap";
+    dd = mk(&c);
+    ND_ASSERT(dd);
+    add(dd, "x1", "afp", T0, story, &d);
+    ND_EXPECT(d.canonical_changed && !memcmp(d.canonical_uri, "x1", 2));
+    add(dd, "x2", "ap", T0, story, &d);
+    ND_EXPECT(d.canonical_changed && !memcmp(d.canonical_uri, "x2", 2));
+    add(dd, "x3", "afp", T0, half_copy, &d);
+    ND_EXPECT(!d.canonical_changed);
+    add(dd, "x4", "reuters", T0, half_copy, &d);
+    ND_EXPECT(d.canonical_changed && !memcmp(d.canonical_uri, "x4", 2));
+    add(dd, "x5", "reuters", T0, story, &d);
+    ND_EXPECT(!d.canonical_changed && !memcmp(d.canonical_uri, "x4", 2), "first of the best");
+    ND_EXPECT(d.cluster.count == 5 && d.cluster.sources == 3);
+    nd_dedup_destroy(dd);
+
+    nd_dedup_conf_init(&c);
+    dd = mk(&c); /* FIRST */
+    add(dd, "f1", "z", T0, half_copy, &d);
+    add(dd, "f2", "reuters", T0, story, &d);
+    ND_EXPECT(!d.canonical_changed && !memcmp(d.canonical_uri, "f1", 2));
+    nd_dedup_destroy(dd);
+}
+
+/* A stream with near-duplicates: syndicated variants of generated stories. */
+static void stream_item(int i, char *uri, size_t ucap, char *text, size_t tcap, int64_t *t)
+{
+    int story_no = i % 37;
+    gen_text((uint64_t)story_no * 7919 + 3, 150 + (story_no * 13) % 300, text, tcap);
+    if (i >= 37 && i % 3) { /* a trimmed, edited copy */
+        size_t n = strlen(text) * (size_t)(50 + i % 50) / 100;
+        while (n && text[n] != ' ')
+            n--;
+        text[n] = 0;
+        char *p = strchr(text + i % 50, ' ');
+        if (p && p[1])
+            p[1] = 'q';
+        strncat(text, " copyright wire", tcap - strlen(text) - 1);
+    }
+    snprintf(uri, ucap, "urn:item:%d", i);
+    *t = T0 + (int64_t)i * 60000;
+}
+
+struct outcome {
+    int verdict;
+    uint64_t cluster;
+    double sim;
+};
+
+static void run_stream(const char *kernel, struct outcome *out, int n)
+{
+    nd_dedup_conf_t c;
+    nd_dedup_conf_init(&c);
+    c.kernel = kernel;
+    nd_dedup_t *dd = mk(&c);
+    char uri[64], text[8192];
+    for (int i = 0; i < n; i++) {
+        int64_t t;
+        stream_item(i, uri, sizeof(uri), text, sizeof(text), &t);
+        nd_decision_t d;
+        add(dd, uri, "s", t, text, &d);
+        out[i] = (struct outcome){(int)d.verdict, d.cluster.id, d.similarity};
+    }
+    nd_dedup_destroy(dd);
+}
+
+static void deterministic_on_every_kernel(void)
+{
+    enum { N = 400 };
+    static struct outcome ref[N], o[N];
+    run_stream("scalar", ref, N);
+    int dups = 0;
+    for (int i = 0; i < N; i++)
+        dups += ref[i].verdict == ND_VERDICT_DUPLICATE;
+    ND_EXPECT(dups > N / 2, "the stream has duplicates: %d", dups);
+    const char *const *names = nd_sign_kernels();
+    for (int k = 0; names[k]; k++) {
+        for (int rep = 0; rep < 2; rep++) {
+            run_stream(names[k], o, N);
+            ND_EXPECT(!memcmp(ref, o, sizeof(ref)), "kernel %s run %d differs", names[k], rep);
+        }
+    }
+}
+
+static void allocation_failure_leaves_engine_usable(void)
+{
+    nd_dedup_t *dd = NULL;
+    char err[128];
+    for (long n = 0; n < 200 && !dd; n++) {
+        nd_alloc_fail_after(n);
+        nd_dedup_conf_t c;
+        nd_dedup_conf_init(&c);
+        dd = nd_dedup_new(&c, err, sizeof(err));
+        nd_alloc_fail_after(-1);
+    }
+    ND_ASSERT(dd, "nd_dedup_new never succeeded");
+    nd_decision_t d;
+    char uri[64], text[8192];
+    int failures = 0;
+    for (int i = 0; i < 300; i++) {
+        int64_t t;
+        stream_item(i, uri, sizeof(uri), text, sizeof(text), &t);
+        nd_sig_t sig;
+        nd_dedup_sign(dd, text, strlen(text), &sig);
+        nd_item_t it = {uri, strlen(uri), "s", 1, t, strlen(text)};
+        nd_dedup_stats_t before, after;
+        nd_dedup_stats(dd, &before);
+        nd_alloc_fail_after(i % 4);
+        nd_err_t e = nd_dedup_add(dd, &it, &sig, &d);
+        nd_alloc_fail_after(-1);
+        nd_dedup_stats(dd, &after);
+        if (e == ND_ERR_NOMEM) {
+            failures++;
+            ND_EXPECT(after.added == before.added && after.clusters == before.clusters);
+            e = nd_dedup_add(dd, &it, &sig, &d); /* retry succeeds */
+        }
+        ND_EXPECT(e == ND_ERR_NO_ERROR);
+    }
+    ND_EXPECT(failures > 0, "failure injection reached the add path");
+    /* the engine still decides as one that never failed */
+    static struct outcome ref[300];
+    run_stream("scalar", ref, 300);
+    ND_EXPECT(d.cluster.id == ref[299].cluster && (int)d.verdict == ref[299].verdict);
+    nd_dedup_destroy(dd);
+}
+
+static void restore_rebuilds_state(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    nd_sig_t s1, s2;
+    nd_dedup_sign(dd, story, strlen(story), &s1);
+    nd_dedup_sign(dd, earn_a, strlen(earn_a), &s2);
+    nd_item_t a = {"ra", 2, "x", 1, T0, 10}, b = {"rb", 2, "y", 1, T0, 10};
+    ND_EXPECT(nd_dedup_restore(dd, &a, &s1, 0xabcdefULL, 1) == ND_ERR_NO_ERROR);
+    ND_EXPECT(nd_dedup_restore(dd, &b, &s2, 0x1234ULL, 1) == ND_ERR_NO_ERROR);
+    ND_EXPECT(nd_dedup_restore(dd, &a, &s1, 0xabcdefULL, 1) == ND_ERR_NO_ERROR); /* no-op */
+    nd_decision_t d;
+    add(dd, "rc", "z", T0 + 1, half_copy, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.cluster.id == 0xabcdefULL &&
+              d.cluster.count == 2 && d.cluster.sources == 2);
+    ND_EXPECT(d.matched_uri_len == 2 && !memcmp(d.matched_uri, "ra", 2));
+    nd_dedup_destroy(dd);
+}
+
+/* ---------------------------------------------------------- real Reuters */
+
+typedef struct rart {
+    char *title;
+    char *text;
+    size_t ntok;
+} rart_t;
+
+/* Crude Reuters reader: <TITLE>, <BODY>; lowercase [a-z0-9]+ tokens. */
+static size_t load_reuters(const char *dir, rart_t *out, size_t cap, int files)
+{
+    size_t n = 0;
+    for (int f = 0; f < files && n < cap; f++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/data/reuters21578/reut2-%03d.sgm", dir, f);
+        char *s = nd_test_read_file(path, NULL);
+        if (!s)
+            break;
+        for (char *p = s; n < cap && (p = strstr(p, "<REUTERS")) != NULL; p++) {
+            char *end = strstr(p, "</REUTERS>");
+            if (!end)
+                break;
+            char *b = strstr(p, "<BODY>"), *ti = strstr(p, "<TITLE>");
+            if (!b || b > end) {
+                p = end;
+                continue;
+            }
+            b += 6;
+            char *be = strstr(b, "</BODY>");
+            char *text = malloc((size_t)(be - b) + 2), *q = text;
+            size_t ntok = 0;
+            int in = 0;
+            for (char *c = b; c < be; c++) {
+                unsigned char ch = (unsigned char)*c;
+                if (ch == '&') { /* skip an entity */
+                    char *semi = memchr(c, ';', (size_t)(be - c));
+                    if (semi && semi - c < 8) {
+                        c = semi;
+                        ch = ' ';
+                    }
+                }
+                if (isalnum(ch)) {
+                    if (!in && q > text)
+                        *q++ = ' ';
+                    if (!in)
+                        ntok++;
+                    *q++ = (char)tolower(ch);
+                    in = 1;
+                } else {
+                    in = 0;
+                }
+            }
+            *q = 0;
+            if (q - text >= 7 && !strcmp(q - 7, " reuter")) {
+                q[-7] = 0;
+                ntok--;
+            }
+            char *title = strdup("");
+            if (ti && ti < end) {
+                char *te = strstr(ti, "</TITLE>");
+                free(title);
+                title = strndup(ti + 7, (size_t)(te - ti - 7));
+            }
+            out[n++] = (rart_t){title, text, ntok};
+            p = end;
+        }
+        free(s);
+    }
+    return n;
+}
+
+static int title_is_template(const char *t)
+{
+    static const char *pat[] = {"QTR NET",   "QTR LOSS", "YEAR NET", "QTLY DIV", "SETS PAYOUT",
+                                "SHIPMENTS", "LOADINGS", "EXPORTS",  NULL};
+    for (int i = 0; pat[i]; i++)
+        if (strstr(t, pat[i]))
+            return 1;
+    return 0;
+}
+
+/* the first word of a title: the company in templated reports */
+static int same_subject(const char *a, const char *b)
+{
+    size_t la = strcspn(a, " "), lb = strcspn(b, " ");
+    return la == lb && !memcmp(a, b, la);
+}
+
+static void reuters_half_copies_and_lookalikes(void)
+{
+    const char *shared = nd_test_shared_dir();
+    if (!shared)
+        ND_SKIP("ND_SHARED_DIR (../shared) absent: no Reuters text");
+    enum { CAP = 6000 };
+    rart_t *ra = calloc(CAP, sizeof(*ra));
+    size_t n = load_reuters(shared, ra, CAP, 6);
+    if (n < 1000) {
+        free(ra);
+        ND_SKIP("Reuters files not readable");
+    }
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    /* 1. every article in; templated reports must not merge across subjects */
+    uint64_t *cl = calloc(n, sizeof(uint64_t));
+    size_t templ = 0, templ_merged = 0;
+    for (size_t i = 0; i < n; i++) {
+        char uri[32];
+        snprintf(uri, sizeof(uri), "r:%zu", i);
+        nd_decision_t d;
+        add(dd, uri, "reuters", T0 + (int64_t)i, ra[i].text, &d);
+        cl[i] = d.cluster.id;
+        if (!title_is_template(ra[i].title))
+            continue;
+        templ++;
+        if (d.verdict != ND_VERDICT_DUPLICATE || d.exact)
+            continue;
+        /* joined: with an article of another subject? */
+        size_t j = 0;
+        while (j < i && !(cl[j] == d.cluster.id))
+            j++;
+        if (j < i && !same_subject(ra[i].title, ra[j].title))
+            templ_merged++;
+    }
+    /* 2. half copies of long-enough articles, with footer and edits */
+    size_t tried = 0, caught = 0;
+    char copy[65536];
+    for (size_t i = 0; i < n && tried < 1000; i += 3) {
+        if (ra[i].ntok < 100 || strlen(ra[i].text) > sizeof(copy) - 200)
+            continue;
+        size_t len = strlen(ra[i].text) / 2;
+        while (ra[i].text[len] != ' ')
+            len--;
+        memcpy(copy, ra[i].text, len);
+        copy[len] = 0;
+        for (int e = 1; e <= 3; e++) { /* edit three words */
+            char *p = copy + len * (size_t)e / 4;
+            while (*p && *p != ' ')
+                p++;
+            if (*p && p[1])
+                p[1] = p[1] == 'z' ? 'y' : 'z';
+        }
+        strcat(copy, " reporting by jane doe editing by john smith agence wire");
+        char uri[32];
+        snprintf(uri, sizeof(uri), "half:%zu", i);
+        nd_decision_t d;
+        add(dd, uri, "afp", T0 + (int64_t)n, copy, &d);
+        tried++;
+        caught += d.verdict == ND_VERDICT_DUPLICATE && d.cluster.id == cl[i];
+    }
+    nd_dedup_stats_t st;
+    nd_dedup_stats(dd, &st);
+    printf("reuters: %zu articles; half copies caught %zu/%zu (%.4f); templated reports %zu, "
+           "merged across subjects %zu (%.4f); candidates/add %.2f; index bytes/article %.0f\n",
+           n, caught, tried, (double)caught / tried, templ, templ_merged,
+           (double)templ_merged / (templ ? templ : 1), (double)st.candidates / st.added,
+           (double)st.index_bytes / st.indexed);
+    /* measured 0.979 (6 files) to 0.985 (all): LSH-limited at 32 bands, see BENCHMARKS.md */
+    ND_EXPECT((double)caught / tried >= 0.97, "half-copy recall %.4f", (double)caught / tried);
+    ND_EXPECT((double)templ_merged / templ <= 0.05, "look-alikes merged %.4f",
+              (double)templ_merged / templ);
+    nd_dedup_destroy(dd);
+    for (size_t i = 0; i < n; i++) {
+        free(ra[i].title);
+        free(ra[i].text);
+    }
+    free(ra);
+    free(cl);
+}
+
+int main(void)
+{
+    make_half_copy();
+    ND_TEST(exact_duplicate);
+    ND_TEST(half_copy_joins);
+    ND_TEST(lookalikes_stay_apart);
+    ND_TEST(redelivery_changes_nothing);
+    ND_TEST(window_eviction_by_time);
+    ND_TEST(window_eviction_by_cap);
+    ND_TEST(canonical_policies);
+    ND_TEST(deterministic_on_every_kernel);
+    ND_TEST(allocation_failure_leaves_engine_usable);
+    ND_TEST(restore_rebuilds_state);
+    ND_TEST(reuters_half_copies_and_lookalikes);
+    return nd_test_done();
+}

@@ -1,0 +1,244 @@
+/* label: unit */
+/*
+ * test_normalize.c - nd_normalize() on every script the engine must handle,
+ * HTML, typography, the ASCII fast path against the general path, and the
+ * per-code-point path against utf8proc's whole-string NFKC map.
+ */
+#include "normalize_int.h"
+#include "nd_test.h"
+
+#include <utf8proc.h>
+
+static const struct {
+    const char *name;
+    const char *in;
+    int html;
+    const char *want;
+} cases[] = {
+    {"english typography",
+     "The \xe2\x80\x9cQuick\xe2\x80\x9d brown\xe2\x80\x94"
+     "fox\xe2\x80\x99s \xef\xac\x81ne "
+     "caf\xc3\xa9\xe2\x80\xa6 1,000\xc2\xa0votes \xe2\x80\x93 NAI\xcc\x88VE",
+     0, "the quick brown fox s fine cafe 1 000 votes naive"},
+    {"straight and curly quotes agree", "don't \"stop\" -- now...", 0, "don t stop now"},
+    {"curly", "don\xe2\x80\x99t \xe2\x80\x9cstop\xe2\x80\x9d \xe2\x80\x94 now\xe2\x80\xa6", 0,
+     "don t stop now"},
+    {"fullwidth and ligatures",
+     "\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3 \xef\xbc\x91\xef\xbc\x92 "
+     "\xef\xac\x80",
+     0, "abc 12 ff"},
+    {"html",
+     "<p>Hello&nbsp;<b>wo</b>rld &amp; co &mdash; it&rsquo;s &#233;t&#xE9;</p>"
+     "<script>var x = 1;</script><style>p{}</style><div>next</div><br/>end",
+     1, "hello world co it s ete next end"},
+    {"html comments, head, literal <",
+     "<html><head><title>T</title></head><body><!-- c -->"
+     "a < b &unknown; c&lt;d</body></html>",
+     1, "a b unknown c d"},
+    {"german",
+     "F\xc3\xbcr Lucien Favre war es \xc2\xab"
+     "der gr\xc3\xb6\xc3\x9f"
+     "te Skandal im "
+     "Fu\xc3\x9f"
+     "ball\xc2\xbb",
+     0, "fur lucien favre war es der grosste skandal im fussball"},
+    {"french",
+     "\xc3\x89l\xc3\xa8ve fran\xc3\xa7"
+     "ais : \xc3\xa0 l\xe2\x80\x99h\xc3\xb4pital, "
+     "\xc3\xa7"
+     "a co\xc3\xbbte",
+     0, "eleve francais a l hopital ca coute"},
+    {"russian",
+     "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0\xcc\x81 \xe2\x80\x94 "
+     "\xd1\x81\xd1\x82\xd0\xbe\xd0\xbb\xd0\xb8\xd1\x86\xd0\xb0 \xd0\xa0\xd0\xbe\xd1\x81"
+     "\xd1\x81\xd0\xb8\xd0\xb8. \xd0\x81\xd0\xbb\xd0\xba\xd0\xb0",
+     0, "москва столица россии елка"},
+    {"greek",
+     "\xce\x97 \xce\x91\xce\xb8\xce\xae\xce\xbd\xce\xb1 \xce\xb5\xce\xaf\xce\xbd\xce\xb1"
+     "\xce\xb9 \xce\xa3\xce\x9f\xce\xa6\xce\x9f\xce\xa3 \xcf\x83\xce\xbf\xcf\x86\xcf\x8c"
+     "\xcf\x82",
+     0, "η αθηνα ειναι σοφοσ σοφοσ"},
+    {"arabic with harakat and tatweel",
+     "\xd8\xa7\xd9\x84\xd9\x92\xd8\xb9\xd9\x8e\xd8\xb1\xd9\x8e\xd8\xa8\xd9\x90\xd9\x8a\xd9\x8e"
+     "\xd9\x91\xd8\xa9 \xd9\x85\xd9\x80\xd9\x80\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7\xd8\x8c "
+     "\xd8\xa8\xd8\xa7\xd9\x84\xd8\xb9\xd8\xa7\xd9\x84\xd9\x85",
+     0, "العربية مرحبا بالعالم"},
+    {"persian with zwnj",
+     "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85 "
+     "\xd8\xa8\xd9\x87 \xd8\xae\xd8\xa7\xd9\x86\xd9\x87 \xd8\xa8\xd8\xb1\xd9"
+     "\x88\xd9\x85\xd8\x9f",
+     0, "میخواهم به خانه بروم"},
+    {"chinese",
+     "\xe5\x8c\x97\xe4\xba\xac\xe6\xac\xa2\xe8\xbf\x8e\xe4\xbd\xa0\xe3\x80\x82"
+     "Cambrios\xe8\xa2\xab Gartner",
+     0, "北 京 欢 迎 你 cambrios 被 gartner"},
+    {"japanese",
+     "\xe6\x9d\xb1\xe4\xba\xac\xe3\x82\xbf\xe3\x83\xaf\xe3\x83\xbc\xe3\x81\xaf\xe9\xab"
+     "\x98\xe3\x81\x84\xe3\x80\x82\xef\xbd\xb6\xef\xbe\x80\xef\xbd\xb6\xef\xbe\x85",
+     0, "東 京 タ ワ ー は 高 い カ タ カ ナ"},
+    {"thai",
+     "\xe0\xb8\xa0\xe0\xb8\xb2\xe0\xb8\xa9\xe0\xb8\xb2\xe0\xb9\x84\xe0\xb8\x97\xe0\xb8"
+     "\xa2 \xe0\xb8\x87\xe0\xb9\x88\xe0\xb8\xb2\xe0\xb8\xa2",
+     0, "ภ า ษ า ไ ท ย ง า ย"},
+    {"korean stays in words",
+     "\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4 \xed\x85\x8d\xec\x8a\xa4"
+     "\xed\x8a\xb8",
+     0, "한국어 텍스트"},
+    {"nothing", " -- !!! ... \xe2\x80\x94 ", 0, ""},
+    {"empty", "", 0, ""},
+};
+
+static void scripts(void)
+{
+    nd_buf_t out = {0};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        nd_err_t err = nd_normalize(cases[i].in, strlen(cases[i].in), cases[i].html, &out);
+        ND_EXPECT(err == ND_ERR_NO_ERROR, "%s: %s", cases[i].name, nd_err_name(err));
+        ND_EXPECT(out.len == strlen(cases[i].want) && memcmp(out.p, cases[i].want, out.len) == 0,
+                  "%s:\n  got  [%s]\n  want [%s]", cases[i].name, out.p, cases[i].want);
+        ND_EXPECT(out.p[out.len] == '\0');
+    }
+    nd_buf_free(&out);
+}
+
+static void bad_utf8(void)
+{
+    static const char *const bad[] = {
+        "caf\xc3", "\xff", "a\xed\xa0\x80z", "\xc0\xaf", "\xf4\x90\x80\x80", "ok \xe2\x82"};
+    nd_buf_t out = {0};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ND_EXPECT(nd_normalize(bad[i], strlen(bad[i]), 0, &out) == ND_ERR_BAD_UTF8, "case %zu", i);
+        ND_EXPECT(nd_normalize(bad[i], strlen(bad[i]), 1, &out) == ND_ERR_BAD_UTF8, "case %zu", i);
+        ND_EXPECT(nd_utf8_check(bad[i], strlen(bad[i])) < strlen(bad[i]));
+    }
+    ND_EXPECT(nd_utf8_check("\xf0\x9f\x98\x80 \xe2\x82\xac", 8) == 8);
+    nd_buf_free(&out);
+}
+
+/* Inputs mixing ASCII and everything else, in awkward places. */
+static const char *const mixed[] = {
+    "Caf\xc3\xa9 au lait, na\xc3\xafve r\xc3\xa9sum\xc3\xa9! 42\xc2\xb2 \xe2\x85\xa0\xe2\x85\xa1",
+    "e\xcc\x81t\xcc\x81\xc3\xa9 ABC\xe2\x80\x8d"
+    "DEF x\xe2\x80\x8by",
+    "mixed\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0text\xe5\x8c\x97\xe4\xba\xac"
+    "end",
+    "\xef\xbc\xa8\xef\xbd\x85\xef\xbd\x8c\xef\xbd\x8c\xef\xbd\x8f, World\xe2\x80\xa6 "
+    "\xe2\x80\x9cq\xe2\x80\x9d",
+    "<p>HTML &amp; \xc3\xa9l\xc3\xa8ve&#x301;s</p><p>\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 "
+    "1\xc2\xbd</p>",
+    "  lead and trail  \t\n",
+    "\xef\xb7\xba \xe3\x8d\xbf \xe2\x84\xab\xe2\x84\xa6 \xc7\x85 \xe1\xba\x9e",
+};
+
+static void ascii_fast_path_matches_general(void)
+{
+    nd_buf_t a = {0}, b = {0};
+    for (size_t i = 0; i < sizeof(mixed) / sizeof(mixed[0]); i++)
+        for (int html = 0; html < 2; html++) {
+            ND_EXPECT(nd_normalize_ex(mixed[i], strlen(mixed[i]), html, 0, &a) == 0);
+            ND_EXPECT(
+                nd_normalize_ex(mixed[i], strlen(mixed[i]), html, ND_NORM_NO_ASCII_FAST, &b) == 0);
+            ND_EXPECT(a.len == b.len && memcmp(a.p, b.p, a.len) == 0,
+                      "mixed %zu html %d:\n  fast    [%s]\n  general [%s]", i, html, a.p, b.p);
+        }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        nd_normalize_ex(cases[i].in, strlen(cases[i].in), cases[i].html, ND_NORM_NO_ASCII_FAST, &b);
+        ND_EXPECT(strcmp(b.p, cases[i].want) == 0, "general path on %s: [%s]", cases[i].name, b.p);
+    }
+    nd_buf_free(&a);
+    nd_buf_free(&b);
+}
+
+/*
+ * The reference: utf8proc_map() over the whole string (NFKC, case fold,
+ * strip marks, ignorables, lump), then the same word rules. The per-code-
+ * point path must give the same tokens.
+ */
+static void reference_tokens(const char *in, nd_buf_t *out)
+{
+    utf8proc_uint8_t *m = NULL;
+    nd_buf_reset(out);
+    utf8proc_ssize_t n =
+        utf8proc_map((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)strlen(in), &m,
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                         UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP);
+    if (n < 0)
+        return;
+    int sep = 0;
+    for (utf8proc_ssize_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        i += utf8proc_iterate(m + i, n - i, &cp);
+        utf8proc_category_t c = utf8proc_category(cp);
+        if (cp == 0x640 || cp == 0x200C || cp == 0x200D || c == UTF8PROC_CATEGORY_MN ||
+            c == UTF8PROC_CATEGORY_MC || c == UTF8PROC_CATEGORY_ME || c == UTF8PROC_CATEGORY_CF)
+            continue;
+        int word = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL ||
+                   c == UTF8PROC_CATEGORY_LT || c == UTF8PROC_CATEGORY_LM ||
+                   c == UTF8PROC_CATEGORY_LO || c == UTF8PROC_CATEGORY_ND ||
+                   c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_NO;
+        if (!word) {
+            sep = 1;
+            continue;
+        }
+        int alone = (cp >= 0x0E00 && cp <= 0x0EFF) || (cp >= 0x3040 && cp <= 0x30FF) ||
+                    (cp >= 0x4E00 && cp <= 0x9FFF);
+        if ((sep || alone) && out->len)
+            nd_buf_putc(out, ' ');
+        utf8proc_uint8_t enc[4];
+        nd_buf_append(out, enc, (size_t)utf8proc_encode_char(cp, enc));
+        sep = alone;
+    }
+    free(m);
+}
+
+static void matches_utf8proc_map(void)
+{
+    nd_buf_t a = {0}, ref = {0};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].html)
+            continue;
+        nd_normalize(cases[i].in, strlen(cases[i].in), 0, &a);
+        reference_tokens(cases[i].in, &ref);
+        ND_EXPECT(a.len == ref.len && memcmp(a.p, ref.p, a.len) == 0,
+                  "%s:\n  ours [%s]\n  map  [%s]", cases[i].name, a.p, ref.p);
+    }
+    for (size_t i = 0; i < sizeof(mixed) / sizeof(mixed[0]); i++) {
+        if (mixed[i][0] == '<')
+            continue;
+        nd_normalize(mixed[i], strlen(mixed[i]), 0, &a);
+        reference_tokens(mixed[i], &ref);
+        ND_EXPECT(a.len == ref.len && memcmp(a.p, ref.p, a.len) == 0,
+                  "mixed %zu:\n  ours [%s]\n  map  [%s]", i, a.p, ref.p);
+    }
+    nd_buf_free(&a);
+    nd_buf_free(&ref);
+}
+
+static void output_shape_and_reuse(void)
+{
+    nd_buf_t out = {0};
+    const char *s = "  Many   spaces\t\tand\n\nlines  ";
+    ND_EXPECT(nd_normalize(s, strlen(s), 0, &out) == 0);
+    ND_EXPECT(strcmp(out.p, "many spaces and lines") == 0, "[%s]", out.p);
+    /* out is reset, not appended to */
+    ND_EXPECT(nd_normalize("x", 1, 0, &out) == 0);
+    ND_EXPECT(strcmp(out.p, "x") == 0);
+    /* allocation failure leaves an error, not a crash */
+    nd_buf_t fresh = {0};
+    nd_alloc_fail_after(0);
+    nd_err_t err = nd_normalize(s, strlen(s), 0, &fresh);
+    nd_alloc_fail_after(-1);
+    ND_EXPECT(err == ND_ERR_NOMEM);
+    nd_buf_free(&fresh);
+    nd_buf_free(&out);
+}
+
+int main(void)
+{
+    ND_TEST(scripts);
+    ND_TEST(bad_utf8);
+    ND_TEST(ascii_fast_path_matches_general);
+    ND_TEST(matches_utf8proc_map);
+    ND_TEST(output_shape_and_reuse);
+    return nd_test_done();
+}

@@ -1,0 +1,281 @@
+/* label: unit */
+/*
+ * test_sign.c - signature kernels: known answers on every kernel the CPU has,
+ * every kernel equal to the scalar reference on random input, edge cases
+ * (empty, one token, CJK), the wire encoding, and estimate sanity.
+ */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <stdint.h>
+
+#include "dedup_int.h"
+#include "nd_dedup.h"
+#include "nd_test.h"
+
+#define SEED 0x6e6464656475700aULL
+
+static uint64_t sig_digest(const nd_sig_t *s)
+{
+    uint64_t h = XXH3_64bits(s->slots, sizeof(s->slots));
+    return h ^ XXH3_64bits_withSeed(&s->n_shingles, 4, s->text_hash ^ s->num_mask);
+}
+
+/* Deterministic pseudo-random words from a small vocabulary. */
+static uint64_t rng_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+static size_t make_text(uint64_t seed, size_t ntok, char *out, size_t cap)
+{
+    static const char *words[] = {
+        "the",    "minister", "said",   "on",     "tuesday", "that",   "russia", "and",   "iran",
+        "signed", "a",        "treaty", "of",     "2025",    "oil",    "prices", "rose",  "12",
+        "pct",    "in",       "march",  "shares", "fell",    "москва", "ηλιος",  "طهران", "x"};
+    uint64_t s = seed;
+    size_t len = 0;
+    for (size_t i = 0; i < ntok; i++) {
+        const char *w = words[rng_next(&s) % (sizeof(words) / sizeof(words[0]))];
+        size_t wl = strlen(w);
+        if (len + wl + 2 >= cap)
+            break;
+        if (i)
+            out[len++] = ' ';
+        memcpy(out + len, w, wl);
+        len += wl;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+static char big[65536];
+
+/* nd_sig_t has tail padding: compare field by field. */
+static int sig_eq(const nd_sig_t *a, const nd_sig_t *b)
+{
+    return a->text_hash == b->text_hash && a->num_mask == b->num_mask &&
+           a->n_shingles == b->n_shingles && !memcmp(a->slots, b->slots, sizeof(a->slots));
+}
+
+struct kat {
+    const char *name;
+    uint32_t k;
+    uint64_t want;
+};
+
+static const char *kat_text(int i, size_t *len)
+{
+    switch (i) {
+    case 0:
+        *len = 0;
+        return "";
+    case 1:
+        *len = 4;
+        return "word";
+    case 2: {
+        static const char t[] = "russia and iran signed a strategic cooperation agreement in "
+                                "moscow on friday the kremlin said";
+        *len = sizeof(t) - 1;
+        return t;
+    }
+    case 3: {
+        static const char t[] = "中 国 和 俄 罗 斯 签 署 了 协 议 ไ ท ย";
+        *len = sizeof(t) - 1;
+        return t;
+    }
+    default:
+        *len = make_text(42, 700, big, sizeof(big)); /* ~4 KB article */
+        return big;
+    }
+}
+
+/* Known answers, computed once with the scalar reference kernel. */
+static const struct kat kats[] = {
+    {"empty k4", 4, 0x9d8a1004ca9ab519ULL},    {"one token k4", 4, 0x8f505585085108bbULL},
+    {"sentence k4", 4, 0xea66642847df6cfbULL}, {"cjk k4", 4, 0xc23009b75600b290ULL},
+    {"4KB k4", 4, 0xa14324ed85e39705ULL},      {"sentence k1", 1, 0x5d251e73812a6fddULL},
+    {"4KB k7", 7, 0xdcfa7c116b27d3beULL},
+};
+
+static void kat_every_kernel(void)
+{
+    const char *const *names = nd_sign_kernels();
+    ND_ASSERT(names && names[0] && !strcmp(names[0], "scalar"));
+    int print = getenv("ND_KAT_PRINT") != NULL;
+    for (int n = 0; names[n]; n++) {
+        const nd_sign_kernel_t *kern = nd_sign_kernel_find(names[n]);
+        ND_ASSERT(kern != NULL, "kernel %s listed but not found", names[n]);
+        for (size_t i = 0; i < sizeof(kats) / sizeof(kats[0]); i++) {
+            size_t len;
+            int ti = i < 5 ? (int)i : (i == 5 ? 2 : 4);
+            const char *t = kat_text(ti, &len);
+            nd_sig_t sig;
+            nd_sign_with(kern, kats[i].k, SEED, t, len, &sig);
+            uint64_t d = sig_digest(&sig);
+            if (print)
+                printf("%s %s 0x%016llxULL\n", names[n], kats[i].name, (unsigned long long)d);
+            else
+                ND_EXPECT(d == kats[i].want, "kernel %s, %s: digest 0x%016llx", names[n],
+                          kats[i].name, (unsigned long long)d);
+        }
+    }
+}
+
+static void kernels_equal_on_random_input(void)
+{
+    const char *const *names = nd_sign_kernels();
+    const nd_sign_kernel_t *ref = nd_sign_kernel_find("scalar");
+    uint64_t s = 7;
+    int compared = 0;
+    for (int round = 0; round < 300; round++) {
+        size_t ntok = rng_next(&s) % 1500;
+        uint32_t k = 1 + (uint32_t)(rng_next(&s) % 9);
+        size_t len = make_text(rng_next(&s), ntok, big, sizeof(big));
+        nd_sig_t a, b;
+        nd_sign_with(ref, k, SEED + (uint64_t)round, big, len, &a);
+        for (int n = 1; names[n]; n++) {
+            nd_sign_with(nd_sign_kernel_find(names[n]), k, SEED + (uint64_t)round, big, len, &b);
+            ND_ASSERT(sig_eq(&a, &b), "kernel %s differs: round %d ntok %zu k %u", names[n], round,
+                      ntok, k);
+            compared++;
+        }
+    }
+    if (!names[1])
+        printf("only the scalar kernel on this CPU: nothing to compare\n");
+    else
+        ND_EXPECT(compared > 0);
+}
+
+static void empty_and_one_token(void)
+{
+    nd_sig_t e, w;
+    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "", 0, &e);
+    ND_EXPECT(e.n_shingles == 0);
+    for (int i = 0; i < ND_SIG_SLOTS; i++)
+        ND_EXPECT(e.slots[i] == ND_SLOT_EMPTY);
+    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "word", 4, &w);
+    ND_EXPECT(w.n_shingles == 1);
+    for (int i = 0; i < ND_SIG_SLOTS; i++)
+        ND_EXPECT(w.slots[i] == w.slots[0] && w.slots[i] != ND_SLOT_EMPTY,
+                  "densified from the one shingle");
+    ND_EXPECT(w.num_mask == 0);
+    nd_sig_t d;
+    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "q3 2025", 7, &d);
+    ND_EXPECT(__builtin_popcountll(d.num_mask) >= 1 && d.n_shingles == 1);
+}
+
+/* Fraction of equal slots: an unbiased Jaccard estimate. */
+static double agree(const nd_sig_t *a, const nd_sig_t *b)
+{
+    int m = 0;
+    for (int i = 0; i < ND_SIG_SLOTS; i++)
+        m += a->slots[i] == b->slots[i];
+    return (double)m / ND_SIG_SLOTS;
+}
+
+static void cjk_half_copy_is_similar(void)
+{
+    /* one token per character: k=4 shingles are character 4-grams */
+    char a[8192], b[8192];
+    size_t la = 0, lb = 0;
+    uint64_t s = 99;
+    static const char *han[] = {"中", "国", "俄", "罗", "斯", "伊", "朗", "签", "署", "协",
+                                "议", "战", "略", "合", "作", "总", "统", "表", "示", "年"};
+    for (int i = 0; i < 600; i++) {
+        const char *c = han[rng_next(&s) % 20];
+        if (la)
+            a[la++] = ' ';
+        memcpy(a + la, c, 3);
+        la += 3;
+    }
+    lb = la / 2;
+    while (b[0] = 0, lb > 0 && a[lb] != ' ')
+        lb--;
+    memcpy(b, a, lb);
+    nd_sig_t sa, sb, sc;
+    const nd_sign_kernel_t *k = nd_sign_kernel_find(NULL);
+    nd_sign_with(k, 4, SEED, a, la, &sa);
+    nd_sign_with(k, 4, SEED, b, lb, &sb);
+    double j = agree(&sa, &sb);
+    ND_EXPECT(j > 0.3 && j < 0.7, "half copy Jaccard estimate %.3f", j);
+    make_text(5, 300, big, sizeof(big));
+    nd_sign_with(k, 4, SEED, big, strlen(big), &sc);
+    ND_EXPECT(agree(&sa, &sc) < 0.05, "unrelated texts agree %.3f", agree(&sa, &sc));
+}
+
+static void jaccard_estimate_is_unbiased(void)
+{
+    /* texts of 1000 distinct tokens sharing the first 500: J = 497/1503 ~ 0.33 for k=4 */
+    char *a = malloc(20000), *b = malloc(20000);
+    double sum = 0;
+    int trials = 40;
+    for (int t = 0; t < trials; t++) {
+        size_t la = 0, lb = 0;
+        for (int i = 0; i < 1000; i++) {
+            la += (size_t)sprintf(a + la, "%sw%dx%d", i ? " " : "", i, t);
+            lb += (size_t)sprintf(b + lb, "%sw%dx%d", i ? " " : "", i < 500 ? i : i + 5000, t);
+        }
+        nd_sig_t sa, sb;
+        nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, a, la, &sa);
+        nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, b, lb, &sb);
+        sum += agree(&sa, &sb);
+    }
+    double mean = sum / trials, want = 497.0 / 1503.0;
+    ND_EXPECT(mean > want - 0.03 && mean < want + 0.03, "mean estimate %.3f, true %.3f", mean,
+              want);
+    free(a);
+    free(b);
+}
+
+static void wire_round_trip(void)
+{
+    nd_sig_t s, d;
+    size_t len = make_text(3, 200, big, sizeof(big));
+    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, big, len, &s);
+    uint8_t w[ND_SIG_WIRE_SIZE];
+    nd_sig_encode(&s, w);
+    ND_EXPECT(nd_sig_decode(w, sizeof(w), &d) == 0);
+    ND_EXPECT(sig_eq(&s, &d));
+    ND_EXPECT(nd_sig_decode(w, sizeof(w) - 1, &d) == -1);
+    w[0] ^= 1;
+    ND_EXPECT(nd_sig_decode(w, sizeof(w), &d) == -1);
+}
+
+static void kernel_selection(void)
+{
+    char err[256];
+    nd_dedup_conf_t c;
+    nd_dedup_conf_init(&c);
+    c.kernel = "scalar";
+    nd_dedup_t *dd = nd_dedup_new(&c, err, sizeof(err));
+    ND_ASSERT(dd, "%s", err);
+    ND_EXPECT(!strcmp(nd_dedup_kernel_name(dd), "scalar"));
+    nd_dedup_destroy(dd);
+    c.kernel = "sse9";
+    err[0] = 0;
+    ND_EXPECT(nd_dedup_new(&c, err, sizeof(err)) == NULL && strstr(err, "sse9"), "%s", err);
+    c.kernel = NULL;
+    dd = nd_dedup_new(&c, err, sizeof(err));
+    ND_ASSERT(dd);
+    const char *const *names = nd_sign_kernels();
+    int n = 0;
+    while (names[n + 1])
+        n++;
+    ND_EXPECT(!strcmp(nd_dedup_kernel_name(dd), names[n]), "auto picks the best");
+    nd_dedup_destroy(dd);
+    nd_dedup_destroy(NULL);
+}
+
+int main(void)
+{
+    ND_TEST(kat_every_kernel);
+    ND_TEST(kernels_equal_on_random_input);
+    ND_TEST(empty_and_one_token);
+    ND_TEST(cjk_half_copy_is_similar);
+    ND_TEST(jaccard_estimate_is_unbiased);
+    ND_TEST(wire_round_trip);
+    ND_TEST(kernel_selection);
+    return nd_test_done();
+}
