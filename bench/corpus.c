@@ -117,6 +117,7 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
+/* x*: the allocation seam, exiting with a message when memory runs out. */
 static void *xmalloc(size_t n)
 {
     void *p = nd_malloc(n ? n : 1);
@@ -169,6 +170,7 @@ static char *buf_take(nd_buf_t *b)
     return s;
 }
 
+/* read_file: the whole file, NUL-terminated, in an nd_malloc'd block (exits on error). */
 static char *read_file(const char *path, size_t *len_out)
 {
     FILE *f = fopen(path, "rb");
@@ -227,6 +229,7 @@ typedef struct stories_s {
     size_t n, cap;
 } stories_t;
 
+/* stories_push: a zeroed story appended to ss. */
 static story_t *stories_push(stories_t *ss)
 {
     if (ss->n == ss->cap) {
@@ -238,12 +241,14 @@ static story_t *stories_push(stories_t *ss)
     return st;
 }
 
+/* story_add_para: append paragraph p; the story takes ownership of it. */
 static void story_add_para(story_t *st, char *p)
 {
     st->paras = xrealloc(st->paras, (st->n_paras + 1) * sizeof(char *));
     st->paras[st->n_paras++] = p;
 }
 
+/* story_bytes: the story's text size, one separator per paragraph. */
 static size_t story_bytes(const story_t *st)
 {
     size_t n = 0;
@@ -252,6 +257,7 @@ static size_t story_bytes(const story_t *st)
     return n;
 }
 
+/* story_free: free what the story owns (not st itself). */
 static void story_free(story_t *st)
 {
     for (size_t i = 0; i < st->n_paras; i++)
@@ -415,6 +421,8 @@ static const char *sgml_elem(const char *p, const char *end, const char *tag, si
     return NULL;
 }
 
+/* days_from_civil: days since 1970-01-01 of a proleptic Gregorian date
+ * (Howard Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
@@ -903,6 +911,7 @@ static const char *const synonyms[][2] = {
 /* ------------------------------------------------------------------ */
 /* Text perturbations. Each returns a new string and frees nothing.     */
 
+/* is_word_char: ASCII letter or digit, or any byte of a multi-byte character. */
 static int is_word_char(char c)
 {
     return isalnum((unsigned char)c) || (unsigned char)c >= 0x80;
@@ -1155,6 +1164,7 @@ static void fmt_time(int64_t ms, int tz_min, char out[40])
                  abs(tz_min) % 60);
 }
 
+/* year_of: the UTC calendar year of a time in ms since the epoch. */
 static int year_of(int64_t ms)
 {
     char t[40];
@@ -1301,6 +1311,8 @@ typedef struct gen_s {
     size_t n_orig, n_copies, n_redeliveries, n_corrections, n_bad;
 } gen_t;
 
+/* gen_push: queue one feed line (owned from now on) with its arrival time and
+ * truth line (owned, or NULL); seq keeps equal arrival times in push order. */
 static void gen_push(gen_t *g, int64_t arrival, char *line, char *truth)
 {
     if (g->n_docs == g->cap_docs) {
@@ -1310,6 +1322,8 @@ static void gen_push(gen_t *g, int64_t arrival, char *line, char *truth)
     g->docs[g->n_docs++] = (doc_t){arrival, g->seq++, line, truth};
 }
 
+/* cmp_doc: by arrival time, then push order: a total order, so the sort is
+ * deterministic. */
 static int cmp_doc(const void *a, const void *b)
 {
     const doc_t *x = a, *y = b;
@@ -1318,6 +1332,7 @@ static int cmp_doc(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* slugify: the first eight words of a headline as a lower-case URL slug. */
 static char *slugify(const char *h)
 {
     nd_buf_t b = {0};
@@ -1355,6 +1370,9 @@ static int n_copies_for(gen_t *g, const char *id)
     return (int)rng_range(&g->rng, g->max_copies + 1, g->max_copies * 5 / 2);
 }
 
+/* emit: queue document a and its truth line; by chance also a later
+ * re-delivery of the same bytes and a corrected version under the same uri
+ * (neither in the truth: a uri is one article). */
 static void emit(gen_t *g, art_t *a, const char *story_id, int64_t arrival)
 {
     nd_buf_t b = {0};
@@ -1406,6 +1424,7 @@ static int random_shape(rng_t *r)
     return u < 4 ? 1 : u < 7 ? 2 : 3;
 }
 
+/* random_tz: the UTC offset an outlet writes its times in, in minutes. */
 static int random_tz(rng_t *r)
 {
     static const int tzs[] = {0, 0, 0, 60, 120, 180, 210, -300, -240, 330, 540};

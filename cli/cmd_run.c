@@ -230,7 +230,7 @@ static void nd_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     nd_run_t *r = opaque;
     int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
-    if (getenv("ND_DEBUG_OFFSETS"))
+    if (getenv("ND_DEBUG_TXN"))
         fprintf(stderr, "DEBUG rebalance %s %d\n", rd_kafka_err2name(err), parts->cnt);
     if (r->assignment) {
         rd_kafka_topic_partition_list_destroy(r->assignment);
@@ -816,6 +816,9 @@ static rd_kafka_t *nd_client_new(nd_run_t *r, rd_kafka_type_t type, char *errstr
         rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", NULL, 0);
     if (type == RD_KAFKA_PRODUCER) {
         rd_kafka_conf_set(conf, "linger.ms", "5", NULL, 0);
+        /* Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the
+         * previous markers are written: retry soon, not after 100 ms. */
+        rd_kafka_conf_set(conf, "retry.backoff.ms", "10", NULL, 0);
         rd_kafka_conf_set(conf, "enable.idempotence", "true", NULL, 0);
         if (r->eos)
             rd_kafka_conf_set(conf, "transactional.id", r->txn_id, NULL, 0);
@@ -992,8 +995,6 @@ static nd_err_t nd_process(nd_run_t *r, nd_batch_t *b, nd_buf_t *state, char *er
     for (size_t i = 0; i < b->n; i++) {
         nd_batch_item_t *it = &b->items[i];
         const rd_kafka_message_t *m = b->msgs[i];
-        if (getenv("ND_DEBUG_OFFSETS"))
-            fprintf(stderr, "DEBUG %s [%d] @%lld\n", rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
         atomic_fetch_add(&r->c.consumed, 1);
         atomic_fetch_add(&r->c.input_bytes, m->len);
         if (it->err) {
@@ -1062,7 +1063,11 @@ static int nd_txn_batch(nd_run_t *r, nd_batch_t *b, nd_buf_t *state, char *errst
         snprintf(errstr, errstr_size, "cannot begin a transaction");
         return -1;
     }
+    double tp0 = nd_now_ms();
     nd_err_t err = nd_process(r, b, state, errstr, errstr_size);
+    double tp1 = nd_now_ms();
+    if (getenv("ND_DEBUG_TXN"))
+        fprintf(stderr, "DEBUG process %zu in %.1f ms\n", b->n, tp1 - tp0);
     if (err == ND_ERR_NOMEM || err == ND_ERR_INVALID_ARG)
         return -1;
     if (err == ND_ERR_KAFKA_FATAL || rd_kafka_fatal_error(r->producer, NULL, 0))
@@ -1073,11 +1078,15 @@ static int nd_txn_batch(nd_run_t *r, nd_batch_t *b, nd_buf_t *state, char *errst
         e = rd_kafka_send_offsets_to_transaction(r->producer, offs, cgmd, -1);
         rd_kafka_consumer_group_metadata_destroy(cgmd);
         rd_kafka_topic_partition_list_destroy(offs);
+        if (getenv("ND_DEBUG_TXN"))
+            fprintf(stderr, "DEBUG send_offsets %.1f ms\n", nd_now_ms() - tp1);
         if (e && (kind = nd_txn_error("send_offsets_to_transaction", e)) == 2)
             goto fatal;
         if (!e) {
             for (int tries = 0;; tries++) {
                 e = rd_kafka_commit_transaction(r->producer, -1);
+                if (getenv("ND_DEBUG_TXN"))
+                    fprintf(stderr, "DEBUG commit done %.1f ms after process\n", nd_now_ms() - tp1);
                 if (!e) {
                     atomic_fetch_add(&r->c.transactions, 1);
                     nd_store_offsets(r, b);
@@ -1109,8 +1118,8 @@ fatal: {
     char fe[256];
     rd_kafka_fatal_error(r->producer, fe, sizeof(fe));
     snprintf(errstr, errstr_size,
-             "fatal producer error: %s (another instance with transactional.id \"%.200s\" "
-             "may have taken over)",
+             "fatal producer error: %s (fenced: a newer instance with transactional.id "
+             "\"%.200s\" took over)",
              fe, r->txn_id);
     return -1;
 }

@@ -60,7 +60,9 @@ typedef struct nd_article_s {
     size_t text_len;
     size_t body_len; /* length in bytes of the body before normalisation */
     int ninjs_major; /* 1, 2 or 3 as detected from the document shape */
-    const char *doc; /* the original document bytes, as given */
+    /* The original document bytes, as given, less the trailing newline
+     * nd_parser_parse() ignores. */
+    const char *doc;
     size_t doc_len;
 } nd_article_t;
 

@@ -18,10 +18,11 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
   name=$(basename "$bin")
   found=$((found + 1))
   mkdir -p "$work/$name"
-  seeds="$src/tests/fuzz/corpus/$name"
+  seeds=()
+  [ -d "$src/tests/fuzz/corpus/$name" ] && seeds=("$src/tests/fuzz/corpus/$name")
   echo "fuzz-smoke: $name for ${secs}s"
   if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-      -print_final_stats=1 -artifact_prefix="$work/$name/" "$work/$name" "$seeds" \
+      -print_final_stats=1 -artifact_prefix="$work/$name/" "$work/$name" "${seeds[@]}" \
       >"$work/$name.log" 2>&1; then
     tail -n 60 "$work/$name.log"
     mkdir -p "$build/fuzz-artifacts"

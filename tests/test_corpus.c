@@ -279,6 +279,99 @@ static void demo_feed_committed(void)
     ND_EXPECT(c.first_is_agency);
 }
 
+/* A hand-made Reuters file: which stories become base stories, and how their
+ * text is decoded. */
+static const char mini_sgm[] =
+    "<!DOCTYPE lewis SYSTEM \"lewis.dtd\">\n"
+    /* 1: a story. */
+    "<REUTERS TOPICS=\"YES\" NEWID=\"1\">\n<DATE> 2-MAR-1987 10:01:02.03</DATE>\n"
+    "<TEXT>&#2;\n<TITLE>GRAIN INSPECTIONS RISE</TITLE>\n<DATELINE>    WASHINGTON, March 2 - "
+    "</DATELINE><BODY>The Agriculture Department said grain export inspections rose sharply\n"
+    "in the week ended February 27, led by strong wheat shipments to China and Egypt, "
+    "officials\nsaid on Monday.\n    Corn inspections were also higher than a year ago, while "
+    "soybean\ninspections fell slightly, the department said in its weekly report issued "
+    "in\nthe afternoon.\n Reuter\n&#3;</BODY></TEXT>\n</REUTERS>\n"
+    /* 2: a reworded re-send of 1 (two words changed): not a new story. */
+    "<REUTERS TOPICS=\"YES\" NEWID=\"2\">\n<DATE> 2-MAR-1987 10:31:02.03</DATE>\n"
+    "<TEXT>&#2;\n<TITLE>GRAIN INSPECTIONS RISE</TITLE>\n<BODY>The Agriculture Department said "
+    "grain export inspections rose strongly\nin the week ended February 27, led by strong "
+    "wheat shipments to China and Egypt, officials\nsaid on Monday.\n    Corn inspections "
+    "were also higher than a year earlier, while soybean\ninspections fell slightly, the "
+    "department said in its weekly report issued in\nthe afternoon.\n Reuter\n&#3;</BODY>"
+    "</TEXT>\n</REUTERS>\n"
+    /* 4: references, a Latin-1 byte, a malformed date. */
+    "<REUTERS TOPICS=\"NO\" NEWID=\"4\">\n<DATE>31-FOO-1987 99:99</DATE>\n<TEXT>\n"
+    "<TITLE>CAF&#201; CHAIN &lt;CAFE&gt; EXPANDS</TITLE>\n<BODY>Caf\xe9 Royale Inc &lt;CAFE&gt; "
+    "said it will open 40 new shops &amp; hire 600 staff this year, its chairman told the "
+    "annual meeting.\n Reuter\n&#3;</BODY></TEXT>\n</REUTERS>\n"
+    /* 6 and 7: templated look-alikes, every number different: both stay. */
+    "<REUTERS NEWID=\"6\">\n<DATE> 3-MAR-1987 09:00:00.00</DATE>\n<TEXT><TITLE>PORT "
+    "LOADINGS</TITLE><BODY>Wheat 412,300 tonnes vs 388,700\n    Corn 208,900 tonnes vs "
+    "251,400\n    Soybeans 160,300 tonnes vs 163,800\n    Total 781,500 tonnes vs 803,900\n "
+    "Reuter\n&#3;</BODY></TEXT>\n</REUTERS>\n"
+    "<REUTERS NEWID=\"7\">\n<DATE>10-MAR-1987 09:00:00.00</DATE>\n<TEXT><TITLE>PORT "
+    "LOADINGS</TITLE><BODY>Wheat 455,100 tonnes vs 412,300\n    Corn 196,200 tonnes vs "
+    "208,900\n    Soybeans 118,500 tonnes vs 160,300\n    Total 769,800 tonnes vs 781,500\n "
+    "Reuter\n&#3;</BODY></TEXT>\n</REUTERS>\n"
+    /* 8: a brief without a body; 9: a body too short. */
+    "<REUTERS NEWID=\"8\">\n<DATE> 3-MAR-1987 09:00:00.00</DATE>\n<TEXT TYPE=\"BRIEF\">"
+    "<TITLE>BRIEF ONLY</TITLE></TEXT>\n</REUTERS>\n"
+    "<REUTERS NEWID=\"9\">\n<DATE> 3-MAR-1987 09:00:00.00</DATE>\n<TEXT><TITLE>SHORT"
+    "</TITLE><BODY>Too short.\n Reuter\n&#3;</BODY></TEXT>\n</REUTERS>\n";
+
+static void corpus_reuters_parsing(void)
+{
+    if (!have_corpus())
+        ND_SKIP("nd-corpus not built");
+    char tmpl[] = "/tmp/nd-corpus-test-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    ND_ASSERT(dir != NULL);
+    char sgm[512], f[512], t[512], args[1024];
+    snprintf(sgm, sizeof(sgm), "%s/reut2-000.sgm", dir);
+    snprintf(f, sizeof(f), "%s/m.jsonl", dir);
+    snprintf(t, sizeof(t), "%s/m.tsv", dir);
+    FILE *fp = fopen(sgm, "wb");
+    ND_ASSERT(fp != NULL);
+    fwrite(mini_sgm, 1, sizeof(mini_sgm) - 1, fp);
+    fclose(fp);
+    snprintf(args, sizeof(args), "--reuters '%s' --min-body 50 --seed 3 --max-copies 2", dir);
+    ND_ASSERT(run_corpus(args, f, t) == 0);
+    size_t tl, fl;
+    char *truth = nd_test_read_file(t, &tl);
+    char *feed = nd_test_read_file(f, &fl);
+    ND_ASSERT(truth && feed);
+    const char *want[] = {"\treuters-1\n", "\treuters-4\n", "\treuters-6\n", "\treuters-7\n"};
+    for (size_t i = 0; i < 4; i++)
+        ND_EXPECT(strstr(truth, want[i]) != NULL, "no story%s", want[i]);
+    const char *gone[] = {"\treuters-2\n", "\treuters-8\n", "\treuters-9\n"};
+    for (size_t i = 0; i < 3; i++)
+        ND_EXPECT(strstr(truth, gone[i]) == NULL, "unexpected story%s", gone[i]);
+    /* Latin-1 and &#201; became UTF-8; &lt; &gt; &amp; were decoded (and
+     * re-escaped only in HTML bodies); the sign-off and control codes went. */
+    ND_EXPECT(strstr(feed, "Caf\xc3\xa9 Royale") != NULL, "Latin-1 not decoded");
+    ND_EXPECT(strstr(feed, "CAF\xc3\x89 CHAIN") != NULL, "&#201; not decoded");
+    ND_EXPECT(strstr(feed, "<CAFE>") != NULL || strstr(feed, "&lt;CAFE&gt;") != NULL);
+    ND_EXPECT(strstr(feed, "&amp;lt;") == NULL && strstr(feed, "&amp;#") == NULL);
+    ND_EXPECT(strstr(feed, "shops & hire") != NULL || strstr(feed, "shops &amp; hire") != NULL);
+    /* "Reuters" (the agency's name in footers and uris) is fine; "Reuter" alone is not. */
+    int signoff = 0;
+    for (const char *q = feed; (q = strstr(q, "Reuter")) != NULL; q++)
+        signoff |= q[6] != 's';
+    ND_EXPECT(!signoff, "the Reuter sign-off was not stripped");
+    ND_EXPECT(strstr(feed, "\\u0003") == NULL && strstr(feed, "\\u0002") == NULL);
+    /* Two paragraphs in story 1: the indented line opened the second. */
+    ND_EXPECT(strstr(feed, "on Monday.\\n") != NULL || strstr(feed, "on Monday.</p>") != NULL,
+              "paragraphs not split at indented lines");
+    check_t c;
+    feed_check(f, t, NULL, &c);
+    ND_EXPECT(c.rejects == 0 && c.missing_in_truth == 0 && c.truth_dups == 0);
+    free(truth);
+    free(feed);
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ND_EXPECT(system(cmd) == 0);
+}
+
 /* Reuters SGML: references decoded, sign-off stripped, everything parses. */
 static void corpus_from_reuters(void)
 {
@@ -322,6 +415,7 @@ int main(void)
     ND_TEST(metrics_all_split);
     ND_TEST(corpus_from_stories);
     ND_TEST(demo_feed_committed);
+    ND_TEST(corpus_reuters_parsing);
     ND_TEST(corpus_from_reuters);
     return nd_test_done();
 }

@@ -150,6 +150,77 @@ static void ascii_fast_path_matches_general(void)
 }
 
 /*
+ * Random texts built from English-like pieces (runs of letters, single and
+ * double separators, digits) with some non-ASCII and markup mixed in, long
+ * enough to cross the 16-byte blocks of the fast path at every offset.
+ */
+static void fast_path_random(void)
+{
+    static const char *const pieces[] = {
+        "the",
+        "Trial",
+        "of",
+        "CAPTAIN",
+        "a",
+        "x1",
+        "2024",
+        " ",
+        " ",
+        " ",
+        ", ",
+        ". ",
+        "--",
+        "\n",
+        "\t",
+        "'",
+        "(",
+        ")",
+        "e\xcc\x81",
+        "caf\xc3\xa9",
+        "\xe2\x80\x94",
+        "\xe2\x80\x99",
+        "\xd0\x96",
+        "\xe5\x8c\x97",
+        "<p>",
+        "&amp;",
+        "&#233;",
+        "</b>",
+        "ab",
+        "Z",
+        "9",
+        "  ",
+        "...",
+    };
+    const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+    uint64_t rng = 88172645463325252ull;
+    nd_buf_t in = {0}, a = {0}, b = {0};
+    int mismatches = 0;
+    for (int t = 0; t < 3000 && mismatches < 5; t++) {
+        nd_buf_reset(&in);
+        size_t target = (size_t)(t % 300);
+        int ascii_only = t % 3 == 0;
+        while (in.len < target) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            const char *pc = pieces[rng % (ascii_only ? 18 : np)];
+            nd_buf_append(&in, pc, strlen(pc));
+        }
+        int html = t % 5 == 0;
+        nd_normalize_ex(in.p ? in.p : "", in.len, html, 0, &a);
+        nd_normalize_ex(in.p ? in.p : "", in.len, html, ND_NORM_NO_ASCII_FAST, &b);
+        if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0) {
+            mismatches++;
+            ND_EXPECT(0, "random %d html %d: in [%s]\n  fast    [%s]\n  general [%s]", t, html,
+                      in.p, a.p, b.p);
+        }
+    }
+    nd_buf_free(&in);
+    nd_buf_free(&a);
+    nd_buf_free(&b);
+}
+
+/*
  * The reference: utf8proc_map() over the whole string (NFKC, case fold,
  * strip marks, ignorables, lump), then the same word rules. The per-code-
  * point path must give the same tokens.
@@ -238,6 +309,7 @@ int main(void)
     ND_TEST(scripts);
     ND_TEST(bad_utf8);
     ND_TEST(ascii_fast_path_matches_general);
+    ND_TEST(fast_path_random);
     ND_TEST(matches_utf8proc_map);
     ND_TEST(output_shape_and_reuse);
     return nd_test_done();
