@@ -441,9 +441,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--batch-size") && v)
             b.batch_size = atoi(argv[++i]);
         else {
-            fprintf(stderr,
-                    "usage: nd-bench-kafka -b BROKERS [--newsdedup PATH] [--feed FILE] "
-                    "[--repeat N] [--rate MSGS_PER_S] [--batch-size N]\n");
+            fprintf(stderr, "usage: nd-bench-kafka -b BROKERS [--newsdedup PATH] [--feed FILE] "
+                            "[--repeat N] [--rate MSGS_PER_S] [--batch-size N]\n");
             return 2;
         }
     }
@@ -454,8 +453,8 @@ int main(int argc, char **argv)
     uint64_t bytes = 0;
     for (size_t i = 0; i < b.n; i++)
         bytes += b.lens[i];
-    printf("nd-bench-kafka: %zu articles (%s x %d, %.1f MB) on %s, batch size %d\n", b.n,
-           b.feed, b.repeat, bytes / 1e6, b.brokers, b.batch_size);
+    printf("nd-bench-kafka: %zu articles (%s x %d, %.1f MB) on %s, batch size %d\n", b.n, b.feed,
+           b.repeat, bytes / 1e6, b.brokers, b.batch_size);
 
     char prefix[96], errpath[160], line[512];
     snprintf(prefix, sizeof(prefix), "%s-fill", b.run_id);
@@ -474,7 +473,8 @@ int main(int argc, char **argv)
     printf("  newsdedup run (EOS)     %9.0f articles/s  %s", pipe, line);
     printf("  ratio                   %9.2f\n", base > 0 ? pipe / base : 0);
     printf("live (pipeline running, feed at %d msgs/s):\n", b.rate);
-    nd_bk_latency(&b, (size_t)atoll(strstr(line, "messages, ") ? strstr(line, "messages, ") + 10 : "0"));
+    nd_bk_latency(
+        &b, (size_t)atoll(strstr(line, "messages, ") ? strstr(line, "messages, ") + 10 : "0"));
     for (size_t i = 0; i < b.n; i++)
         nd_free(b.lines[i]);
     nd_free(b.lines);

@@ -39,11 +39,8 @@ static const char *nd_demo_feed_path(char *buf, size_t size)
     } else {
         exe[0] = '\0';
     }
-    const char *cands[5][2] = {{env, ""},
-                               {ND_SOURCE_DIR, ""},
-                               {exe, "/.."},
-                               {exe, "/../.."},
-                               {".", ""}};
+    const char *cands[5][2] = {
+        {env, ""}, {ND_SOURCE_DIR, ""}, {exe, "/.."}, {exe, "/../.."}, {".", ""}};
     for (int i = 0; i < 5; i++) {
         if (!cands[i][0] || !cands[i][0][0])
             continue;
@@ -178,8 +175,8 @@ int nd_cmd_demo(int argc, char **argv)
         printf("\nnewsdedup demo: %" PRIu64 " messages through Kafka (%s): %" PRIu64
                " articles, %" PRIu64 " duplicates, %" PRIu64 " rejects, %" PRIu64
                " clusters; %.0f articles/s over %.0f ms, %" PRIu64 " transactions\n\n",
-               res.consumed, res.eos ? "exactly-once, transactions" : "at-least-once",
-               res.articles, res.duplicates, res.rejects, res.clusters,
+               res.consumed, res.eos ? "exactly-once, transactions" : "at-least-once", res.articles,
+               res.duplicates, res.rejects, res.clusters,
                res.busy_ms > 0 ? res.consumed * 1e3 / res.busy_ms : 0.0, res.busy_ms,
                res.transactions);
         nd_summary_print(sum, conf.summary > 0 ? conf.summary : 10, stdout);

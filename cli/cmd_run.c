@@ -90,8 +90,7 @@ typedef struct nd_run_s {
     double t_first;
 } nd_run_t;
 
-static const char *const nd_stat_names[6] = {"msg_cnt", "tx", "rx", "txmsgs", "rxmsgs",
-                                             "replyq"};
+static const char *const nd_stat_names[6] = {"msg_cnt", "tx", "rx", "txmsgs", "rxmsgs", "replyq"};
 
 /* Whether SIGINT or SIGTERM is pending (they are blocked in every thread). */
 static int nd_run_signalled(nd_run_t *r)
@@ -129,8 +128,7 @@ static int nd_conf_set1(rd_kafka_conf_t *conf, rd_kafka_topic_conf_t *tconf, con
 static int nd_conf_apply_user(const nd_cli_conf_t *c, rd_kafka_conf_t *conf,
                               rd_kafka_topic_conf_t *tconf, char *errstr, size_t errstr_size)
 {
-    if (c->brokers &&
-        rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, errstr, errstr_size))
+    if (c->brokers && rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, errstr, errstr_size))
         return -1;
     if (c->config_file) {
         FILE *f = fopen(c->config_file, "r");
@@ -152,8 +150,7 @@ static int nd_conf_apply_user(const nd_cli_conf_t *c, rd_kafka_conf_t *conf,
             char *eq = strchr(s, '=');
             char err2[256];
             if (!eq) {
-                snprintf(errstr, errstr_size, "%s:%d: want property=value", c->config_file,
-                         lineno);
+                snprintf(errstr, errstr_size, "%s:%d: want property=value", c->config_file, lineno);
                 fclose(f);
                 return -1;
             }
@@ -293,8 +290,8 @@ static int nd_assignment_whole(nd_run_t *r, int *want_out, int *have_out)
             continue;
         for (int p = 0; p < mt->partition_cnt; p++) {
             want++;
-            if (r->assignment && rd_kafka_topic_partition_list_find(
-                                     r->assignment, mt->topic, mt->partitions[p].id))
+            if (r->assignment &&
+                rd_kafka_topic_partition_list_find(r->assignment, mt->topic, mt->partitions[p].id))
                 have++;
         }
     }
@@ -474,8 +471,8 @@ static int nd_state_restore1(nd_dedup_t *dd, const uint8_t *v, size_t len)
     if (nd_sig_decode(v + ND_STATE_HDR, ND_SIG_WIRE_SIZE, &sig))
         return 1;
     const char *uri = (const char *)v + ND_STATE_HDR + ND_SIG_WIRE_SIZE;
-    nd_item_t it = {uri, ulen, uri + ulen, slen, (int64_t)nd_get_u64(v + 12),
-                    (size_t)nd_get_u64(v + 20)};
+    nd_item_t it = {
+        uri, ulen, uri + ulen, slen, (int64_t)nd_get_u64(v + 12), (size_t)nd_get_u64(v + 20)};
     return nd_dedup_restore(dd, &it, &sig, nd_get_u64(v + 4), v[28]) ? -1 : 0;
 }
 
@@ -587,8 +584,8 @@ static int nd_engine_rebuild(nd_run_t *r, char *errstr, size_t errstr_size)
     atomic_store(&r->c.restored, 0);
     if (!(r->dd = nd_dedup_new(&r->conf->engine, errstr, errstr_size)))
         return -1;
-    if (!(r->batcher = nd_batcher_new(r->conf->threads, &r->conf->parser, r->dd, errstr,
-                                      errstr_size)))
+    if (!(r->batcher =
+              nd_batcher_new(r->conf->threads, &r->conf->parser, r->dd, errstr, errstr_size)))
         return -1;
     double t0 = nd_now_ms();
     if (nd_state_load(r, errstr, errstr_size))
@@ -596,10 +593,10 @@ static int nd_engine_rebuild(nd_run_t *r, char *errstr, size_t errstr_size)
     nd_dedup_stats_t st;
     nd_dedup_stats(r->dd, &st);
     atomic_store(&r->c.clusters, st.clusters);
-    fprintf(stderr, "newsdedup run: restored %" PRIu64 " articles in %" PRIu64
-                    " clusters from %s in %.0f ms\n",
-            (uint64_t)atomic_load(&r->c.restored), st.clusters, r->conf->state_topic,
-            nd_now_ms() - t0);
+    fprintf(
+        stderr,
+        "newsdedup run: restored %" PRIu64 " articles in %" PRIu64 " clusters from %s in %.0f ms\n",
+        (uint64_t)atomic_load(&r->c.restored), st.clusters, r->conf->state_topic, nd_now_ms() - t0);
     return 0;
 }
 
@@ -709,8 +706,8 @@ static void nd_metrics_text(nd_run_t *r, nd_buf_t *b)
                       nd_stat_names[i], nd_stat_names[i]);
         nd_buf_printf(b, "# TYPE newsdedup_rdkafka_%s gauge\n", nd_stat_names[i]);
         for (int w = 0; w < 2; w++)
-            nd_buf_printf(b, "newsdedup_rdkafka_%s{client=\"%s\"} %" PRId64 "\n",
-                          nd_stat_names[i], w ? "consumer" : "producer", r->stats[w][i]);
+            nd_buf_printf(b, "newsdedup_rdkafka_%s{client=\"%s\"} %" PRId64 "\n", nd_stat_names[i],
+                          w ? "consumer" : "producer", r->stats[w][i]);
     }
     pthread_mutex_unlock(&r->stats_lock);
 }
@@ -859,12 +856,14 @@ static rd_kafka_t *nd_client_new(nd_run_t *r, rd_kafka_type_t type, char *errstr
  * an abort, 2 if it is fatal, 3 if retriable, 0 otherwise. */
 static int nd_txn_error(const char *what, rd_kafka_error_t *e)
 {
-    int kind = rd_kafka_error_is_fatal(e)               ? 2
+    int kind = rd_kafka_error_is_fatal(e)             ? 2
                : rd_kafka_error_txn_requires_abort(e) ? 1
                : rd_kafka_error_is_retriable(e)       ? 3
                                                       : 0;
     fprintf(stderr, "newsdedup run: %s: %s%s\n", what, rd_kafka_error_string(e),
-            kind == 2 ? " (fatal)" : kind == 1 ? " (aborting the transaction)" : "");
+            kind == 2   ? " (fatal)"
+            : kind == 1 ? " (aborting the transaction)"
+                        : "");
     rd_kafka_error_destroy(e);
     return kind;
 }
@@ -1008,9 +1007,8 @@ static nd_err_t nd_process(nd_run_t *r, nd_batch_t *b, nd_buf_t *state, char *er
             atomic_fetch_add(&r->c.rejects, 1);
             continue;
         }
-        nd_item_t item = {it->art.uri,           it->art.uri_len, it->art.source,
-                          it->art.source_len,    it->art.event_time_ms,
-                          it->art.body_len};
+        nd_item_t item = {it->art.uri,        it->art.uri_len,       it->art.source,
+                          it->art.source_len, it->art.event_time_ms, it->art.body_len};
         nd_decision_t d;
         if ((err = nd_dedup_add(r->dd, &item, &it->sig, &d))) {
             snprintf(errstr, errstr_size, "engine: %s", nd_err_str(err));
@@ -1027,9 +1025,9 @@ static nd_err_t nd_process(nd_run_t *r, nd_batch_t *b, nd_buf_t *state, char *er
         if ((err = nd_state_encode(state, &it->art, &it->sig, &d)))
             return err;
         for (;;) {
-            rd_kafka_resp_err_t e = rd_kafka_produce(
-                r->state_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, state->p, state->len,
-                it->art.uri, it->art.uri_len, NULL);
+            rd_kafka_resp_err_t e =
+                rd_kafka_produce(r->state_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, state->p,
+                                 state->len, it->art.uri, it->art.uri_len, NULL);
             if (!e)
                 break;
             if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -1114,7 +1112,7 @@ static int nd_txn_batch(nd_run_t *r, nd_batch_t *b, nd_buf_t *state, char *errst
     if (nd_rewind(r, errstr, errstr_size) || nd_engine_rebuild(r, errstr, errstr_size))
         return -1;
     return 1;
-fatal: {
+fatal : {
     char fe[256];
     rd_kafka_fatal_error(r->producer, fe, sizeof(fe));
     snprintf(errstr, errstr_size,

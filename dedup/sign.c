@@ -18,6 +18,9 @@
 
 #include <pthread.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dedup_int.h"
 
@@ -105,13 +108,137 @@ static void nd_densify(uint64_t seed, uint32_t slots[ND_SIG_SLOTS])
     }
 }
 
+/*
+ * Token hashing. A token of at most 16 bytes (nearly every word) is read as two
+ * little-endian 64-bit words, zero-padded past its end, and hashed with the
+ * body of XXH3's 9-16 byte path (secret-derived bit flips, a 128-bit multiply
+ * fold, the XXH3 avalanche) with its length folded in, so that every length
+ * takes the same branch-free route. Longer tokens go through
+ * XXH3_64bits_withSeed(). The result is a function of the token's bytes and the
+ * seed only, identical on every platform.
+ */
+typedef struct nd_tokhash_s {
+    uint64_t flip_lo, flip_hi, seed;
+} nd_tokhash_t;
+
+static void nd_tokhash_init(nd_tokhash_t *th, uint64_t seed)
+{
+    th->flip_lo = (XXH_readLE64(XXH3_kSecret + 24) ^ XXH_readLE64(XXH3_kSecret + 32)) + seed;
+    th->flip_hi = (XXH_readLE64(XXH3_kSecret + 40) ^ XXH_readLE64(XXH3_kSecret + 48)) - seed;
+    th->seed = seed;
+}
+
+/* Masks keeping the first l bytes of a 16-byte little-endian pair (a table:
+ * a branch on l < 8 would be mispredicted for half the words). */
+#define M_(b) ((b) >= 64 ? ~0ULL : (1ULL << (b)) - 1)
+#define ML_(l) M_(8 * (l) > 64 ? 64 : 8 * (l))
+#define MH_(l) ((l) <= 8 ? 0 : M_(8 * ((l)-8)))
+static const uint64_t nd_mask_lo[17] = {ML_(0),  ML_(1),  ML_(2),  ML_(3),  ML_(4),  ML_(5),
+                                        ML_(6),  ML_(7),  ML_(8),  ML_(9),  ML_(10), ML_(11),
+                                        ML_(12), ML_(13), ML_(14), ML_(15), ML_(16)};
+static const uint64_t nd_mask_hi[17] = {MH_(0),  MH_(1),  MH_(2),  MH_(3),  MH_(4),  MH_(5),
+                                        MH_(6),  MH_(7),  MH_(8),  MH_(9),  MH_(10), MH_(11),
+                                        MH_(12), MH_(13), MH_(14), MH_(15), MH_(16)};
+#undef M_
+#undef ML_
+#undef MH_
+
+/* Non-zero when a byte of x lies in '0'..'9' (exact for every byte value:
+ * the "hasbetween" test of Bit Twiddling Hacks). */
+static inline uint64_t nd_has_digit(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7F7F7F7F7F7F7F7FULL;
+    uint64_t x7 = x & low7;
+    return ((ones * (127 + 58) - x7) & ~x & (x7 + ones * (127 - 47))) & (ones * 128);
+}
+
+/* Hash of a token of 1..16 bytes given as its zero-padded words. */
+static inline uint64_t nd_tok16(const nd_tokhash_t *th, uint64_t lo, uint64_t hi, size_t l)
+{
+    uint64_t a = lo ^ th->flip_lo, b = hi ^ th->flip_hi;
+    uint64_t acc = l + XXH_swap64(a) + b + XXH3_mul128_fold64(a, b);
+    return XXH3_avalanche(acc);
+}
+
+/*
+ * nd_tok_hash: the 64-bit hash of token p[0..l) (l >= 1). p[0..avail) is
+ * readable, avail >= l. When want_digit, *digit says whether the token holds
+ * an ASCII digit; otherwise *digit is 0.
+ */
+static inline uint64_t nd_tok_hash(const nd_tokhash_t *th, const char *p, size_t l, size_t avail,
+                                   int want_digit, int *digit)
+{
+    uint64_t lo, hi;
+    if (l > 16) {
+        int d = 0;
+        for (size_t i = 0; i < l; i++)
+            d |= (unsigned)((unsigned char)p[i] - '0') < 10;
+        *digit = d;
+        return XXH3_64bits_withSeed(p, l, th->seed);
+    }
+    if (avail >= 16) {
+        lo = XXH_readLE64(p);
+        hi = XXH_readLE64(p + 8);
+    } else {
+        unsigned char b[16] = {0};
+        memcpy(b, p, l);
+        lo = XXH_readLE64(b);
+        hi = XXH_readLE64(b + 8);
+    }
+    lo &= nd_mask_lo[l];
+    hi &= nd_mask_hi[l];
+    *digit = want_digit && (nd_has_digit(lo) | nd_has_digit(hi)) != 0;
+    return nd_tok16(th, lo, hi, l);
+}
+
+/*
+ * nd_block_masks: for the 64 bytes at p (fewer when avail < 64), bit i of *sp
+ * set when p[i] == ' ' and, when avail < 64, bit `avail` too (the end of the
+ * text ends a token); @return non-zero when some p[i] is an ASCII digit.
+ */
+static inline int nd_block_masks(const char *p, size_t avail, uint64_t *sp)
+{
+    uint64_t m = 0;
+#if defined(__SSE2__)
+    if (avail >= 64) {
+        const __m128i blank = _mm_set1_epi8(' '), zero = _mm_set1_epi8('0');
+        const __m128i nine = _mm_set1_epi8(9);
+        __m128i dig = _mm_setzero_si128();
+        for (int i = 0; i < 4; i++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * i));
+            __m128i d = _mm_sub_epi8(v, zero); /* digits become 0..9 */
+            dig = _mm_or_si128(dig, _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d));
+            m |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, blank)) << (16 * i);
+        }
+        *sp = m;
+        return _mm_movemask_epi8(dig) != 0;
+    }
+#endif
+    size_t n = avail < 64 ? avail : 64;
+    int dig = 0;
+    for (size_t i = 0; i < n; i++) {
+        m |= (uint64_t)(p[i] == ' ') << i;
+        dig |= (unsigned)((unsigned char)p[i] - '0') < 10;
+    }
+    if (avail < 64)
+        m |= 1ULL << avail;
+    *sp = m;
+    return dig;
+}
+
+/*
+ * Tokens are found 64 bytes at a time: the block's space mask gives the ends of
+ * the tokens that end in it (branch-free), then those tokens are hashed in a
+ * separate loop, which keeps several independent hashes in flight.
+ */
 void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const char *text,
                   size_t len, nd_sig_t *sig)
 {
-    uint64_t th[ND_TOK_CHUNK + ND_K_MAX];
-    size_t n = 0, ntok = 0;
+    uint64_t th[ND_TOK_CHUNK + ND_K_MAX + 66];
+    size_t st[66], en[66];
+    size_t n = 0, ntok = 0, start = 0;
     uint64_t num_mask = 0;
-    const char *p = text, *end = text + len;
+    nd_tokhash_t hs;
 
     if (k < 1)
         k = 1;
@@ -119,27 +246,37 @@ void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const
         k = ND_K_MAX;
     memset(sig->slots, 0xff, sizeof(sig->slots));
     sig->text_hash = XXH3_64bits_withSeed(text, len, seed);
+    nd_tokhash_init(&hs, seed);
 
-    while (p < end) {
-        const char *t = p;
-        int digit = 0;
-        while (p < end && *p != ' ') {
-            digit |= (unsigned)(*p - '0') < 10;
-            p++;
+    int dig_prev = 0;
+    for (size_t base = 0; base < len || (base == len && start < len); base += 64) {
+        uint64_t sp;
+        int dig = nd_block_masks(text + base, len - base, &sp);
+        /* a token of <= 16 bytes that ends here starts here or in the block before */
+        int want_digit = dig | dig_prev;
+        dig_prev = dig;
+        size_t cnt = 0;
+        while (sp) {
+            size_t e = base + (size_t)__builtin_ctzll(sp);
+            sp &= sp - 1;
+            st[cnt] = start;
+            en[cnt] = e;
+            cnt += e > start;
+            start = e + 1;
         }
-        if (p > t) {
-            uint64_t h = XXH3_64bits_withSeed(t, (size_t)(p - t), seed);
-            if (digit)
-                num_mask |= 1ULL << (h >> 58);
+        for (size_t i = 0; i < cnt; i++) {
+            int digit;
+            uint64_t h =
+                nd_tok_hash(&hs, text + st[i], en[i] - st[i], len - st[i], want_digit, &digit);
+            num_mask |= (uint64_t)digit << (h >> 58);
             th[n++] = h;
-            ntok++;
-            if (n == ND_TOK_CHUNK + k - 1) {
-                kern->fn(th, n, k, sig->slots);
-                memmove(th, th + n - (k - 1), (k - 1) * sizeof(th[0]));
-                n = k - 1;
-            }
         }
-        p++; /* the separator */
+        ntok += cnt;
+        if (n >= ND_TOK_CHUNK + k - 1) {
+            kern->fn(th, n, k, sig->slots);
+            memmove(th, th + n - (k - 1), (k - 1) * sizeof(th[0]));
+            n = k - 1;
+        }
     }
     if (ntok == 0) {
         sig->n_shingles = 0;
@@ -157,7 +294,7 @@ void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const
 
 /* ---------------------------------------------------------- wire encoding */
 
-#define ND_SIG_TAG 0x3153444Eu /* "NDS1" little-endian */
+#define ND_SIG_TAG 0x3253444Eu /* "NDS2" little-endian (NDS1: the old token hash) */
 
 static void put32(uint8_t *p, uint32_t v)
 {
