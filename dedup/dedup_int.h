@@ -151,6 +151,10 @@ int nd_itab_replace(nd_itab_t *t, uint64_t h, uint32_t old_idx, uint32_t new_idx
  * caller checks the record); stops early when fn returns non-zero.
  */
 void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx), void *arg);
+/* nd_itab_prefetch: start loading the buckets a probe for h reads first. The
+ * band tables are probed 32 at a time: issuing every load before the first
+ * probe overlaps their cache misses, which dominate the cost of an add. */
+void nd_itab_prefetch(const nd_itab_t *t, uint64_t h);
 size_t nd_itab_bytes(const nd_itab_t *t);
 
 /* ------------------------------------------------------------------ engine */
@@ -235,8 +239,14 @@ static inline nd_clu_t *nd_clu(const nd_dedup_t *dd, uint32_t idx)
     return (nd_clu_t *)nd_pool_get(&dd->clus, idx);
 }
 
+/* Most bands an engine can have (bands * rows <= ND_SIG_LO, rows >= 2). */
+#define ND_BANDS_MAX (ND_SIG_LO / 2)
+
 /* lsh.c */
+/* nd_band_hash: the table key of band `band` of the 16-bit slots lo. */
 uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t rows);
+/* nd_band_hashes: every band's key, bh[0..bands), each table's buckets prefetched. */
+void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint64_t *bh);
 void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t hi[ND_SIG_HI]);
 /*
  * nd_lsh_similarity: the verified similarity of two packed signatures with set
@@ -245,8 +255,10 @@ void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t hi[ND_SIG_
  */
 double nd_lsh_similarity(const uint16_t *alo, const uint8_t *ahi, uint32_t na, uint64_t ma,
                          const uint16_t *blo, const uint8_t *bhi, uint32_t nb, uint64_t mb);
-/* nd_lsh_candidates: fill dd->cand from the band tables; @return their number. */
-uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, uint32_t n_shingles);
+/* nd_lsh_candidates: fill dd->cand from the band tables, given the probing
+ * signature's slots and band keys (nd_band_hashes); @return their number. */
+uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,
+                           uint32_t n_shingles);
 
 /* cluster.c */
 uint32_t nd_clu_find(const nd_dedup_t *dd, uint64_t id);
@@ -264,9 +276,11 @@ uint64_t nd_dedup_cluster_id(const char *uri, size_t len);
 /* nd_dedup_reserve: room in every pool and table for one more article. */
 nd_err_t nd_dedup_reserve(nd_dedup_t *dd);
 /* nd_dedup_index_article: index an article into cluster cidx (reserved:
- * cannot fail). Fills the record from the arguments; @return its index. */
+ * cannot fail). Fills the record from the arguments; bh: the band keys
+ * (nd_band_hashes). @return its index. */
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uri_hash, int64_t t, const nd_sig_t *sig,
-                                const uint16_t *lo, const uint8_t *hi, uint32_t cidx);
+                                const uint16_t *lo, const uint8_t *hi, const uint64_t *bh,
+                                uint32_t cidx);
 
 /* snapshot.c: load from memory (the file reader and the fuzzer use it). */
 nd_dedup_t *nd_dedup_load_mem(const nd_dedup_conf_t *conf, const uint8_t *data, size_t len,

@@ -293,12 +293,14 @@ static nd_err_t heap_reserve(nd_dedup_t *dd)
 static void evict(nd_dedup_t *dd, uint32_t idx)
 {
     nd_art_t *a = nd_art(dd, idx);
+    uint64_t bh[ND_BANDS_MAX];
+    if (a->n_shingles)
+        nd_band_hashes(dd, a->lo, bh);
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
     nd_itab_delete(&dd->text_tab, a->text_hash, idx);
     if (a->n_shingles)
         for (uint32_t b = 0; b < dd->conf.bands; b++)
-            nd_itab_delete(&dd->band_tab[b], nd_band_hash(dd->conf.seed, b, a->lo, dd->conf.rows),
-                           idx);
+            nd_itab_delete(&dd->band_tab[b], bh[b], idx);
     heap_remove(dd, a->heap_pos);
     nd_clu_t *c = nd_clu(dd, a->cluster);
     if (--c->live == 0)
@@ -504,7 +506,8 @@ static uint32_t new_cluster(nd_dedup_t *dd, uint64_t id, uint32_t *src0)
 }
 
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd_sig_t *sig,
-                                const uint16_t *lo, const uint8_t *hi, uint32_t cidx)
+                                const uint16_t *lo, const uint8_t *hi, const uint64_t *bh,
+                                uint32_t cidx)
 {
     uint32_t idx = nd_pool_take(&dd->arts);
     nd_art_t *a = nd_art(dd, idx);
@@ -523,8 +526,7 @@ uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd
         nd_itab_insert(&dd->text_tab, sig->text_hash, idx);
     if (sig->n_shingles)
         for (uint32_t b = 0; b < dd->conf.bands; b++)
-            nd_itab_insert(&dd->band_tab[b], nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows),
-                           idx);
+            nd_itab_insert(&dd->band_tab[b], bh[b], idx);
     dd->heap[dd->heap_len] = idx;
     a->heap_pos = dd->heap_len++;
     heap_up(dd, a->heap_pos);
@@ -580,7 +582,9 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
 
     uint16_t lo[ND_SIG_LO];
     uint8_t hi[ND_SIG_HI];
+    uint64_t bh[ND_BANDS_MAX];
     nd_sig_pack(sig, lo, hi);
+    nd_band_hashes(dd, lo, bh);
 
     /* decide (read-only) */
     uint32_t match = find_text(dd, sig->text_hash, cutoff);
@@ -588,7 +592,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     int exact = match != UINT32_MAX;
     if (!exact && sig->n_shingles) {
         dd->cutoff = cutoff;
-        nd_lsh_candidates(dd, lo, sig->n_shingles);
+        nd_lsh_candidates(dd, lo, bh, sig->n_shingles);
         sort_cands(dd);
         uint32_t nv = dd->n_cand < ND_VERIFY_MAX ? dd->n_cand : ND_VERIFY_MAX;
         uint64_t best_seq = UINT64_MAX;
@@ -633,7 +637,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     const char *matched = c->canon_uri;
     uint32_t matched_len = c->canon_uri_len;
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, lo, hi, cidx);
+    nd_dedup_index_article(dd, uh, t, sig, lo, hi, bh, cidx);
 
     dd->st.added++;
     out->verdict = match == UINT32_MAX ? ND_VERDICT_NEW : ND_VERDICT_DUPLICATE;
@@ -689,9 +693,11 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *s
     }
     uint16_t lo[ND_SIG_LO];
     uint8_t hi[ND_SIG_HI];
+    uint64_t bh[ND_BANDS_MAX];
     nd_sig_pack(sig, lo, hi);
+    nd_band_hashes(dd, lo, bh);
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, lo, hi, cidx);
+    nd_dedup_index_article(dd, uh, t, sig, lo, hi, bh, cidx);
     return ND_ERR_NO_ERROR;
 }
 

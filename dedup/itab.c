@@ -10,8 +10,9 @@
  * Growth is incremental, after Redis' dictRehash: when the live table passes
  * 85% (entries + tombstones) a new one sized for twice the entries is made and
  * each later reserve moves ND_ITAB_STEP buckets of the old one across. Moved
- * buckets become tombstones, not empties, so probe chains that run through them
- * stay intact until the old table is freed.
+ * buckets become empty; probes of the draining table start at the move cursor
+ * (see probe_start), which keeps its chains intact and short. A deletion in the
+ * live table that ends a chain leaves no tombstone.
  */
 #include <string.h>
 
@@ -142,8 +143,8 @@ static void rehash_step(nd_itab_t *t, uint32_t buckets)
             uint32_t idx = ent_idx(e);
             uint64_t h = t->hash_fn(t->ctx, t->aux, idx);
             put_entry(t->t[1], t->mask[1], &t->used[1], h, ent_make(h, idx));
-            t->t[0][t->rehash] = ENT_TOMB;
         }
+        t->t[0][t->rehash] = ENT_EMPTY;
         t->rehash++;
     }
     if (t->rehash >= size) {
@@ -187,6 +188,28 @@ void nd_itab_insert(nd_itab_t *t, uint64_t h, uint32_t idx)
     t->live++;
 }
 
+/*
+ * Probe sequences. In the live table, from the home bucket to the first empty
+ * one. In the draining table, buckets [0, rehash) have been moved out and are
+ * empty: every entry still there sits at or after the cursor on its chain (the
+ * move goes in bucket order), so a probe starts at the cursor when its home is
+ * before it, and jumps from the end of the table to the cursor, not to 0.
+ */
+static inline uint32_t probe_start(const nd_itab_t *t, int w, uint64_t h)
+{
+    uint32_t i = (uint32_t)h & t->mask[w];
+    if (w == 0 && i < (uint32_t)t->rehash)
+        i = (uint32_t)t->rehash;
+    return i;
+}
+static inline uint32_t probe_next(const nd_itab_t *t, int w, uint32_t i)
+{
+    i = (i + 1) & t->mask[w];
+    if (w == 0 && i == 0)
+        i = (uint32_t)t->rehash;
+    return i;
+}
+
 /* Find the slot holding exactly entry e, in either table; NULL if absent. */
 static uint32_t *find_exact(const nd_itab_t *t, uint64_t h, uint32_t e)
 {
@@ -194,8 +217,8 @@ static uint32_t *find_exact(const nd_itab_t *t, uint64_t h, uint32_t e)
         uint32_t *tab = t->t[w];
         if (!tab)
             continue;
-        uint32_t mask = t->mask[w], i = (uint32_t)h & mask;
-        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = (i + 1) & mask)
+        uint32_t mask = t->mask[w], i = probe_start(t, w, h);
+        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = probe_next(t, w, i))
             if (tab[i] == e)
                 return &tab[i];
     }
@@ -207,8 +230,23 @@ int nd_itab_delete(nd_itab_t *t, uint64_t h, uint32_t idx)
     uint32_t *s = find_exact(t, h, ent_make(h, idx));
     if (!s)
         return 0;
-    *s = ENT_TOMB;
     t->live--;
+    /* In the live table, a deleted entry followed by an empty bucket ends no
+     * probe chain: it and the tombstones just before it become empty again. */
+    uint32_t *tab = t->t[1], mask = t->mask[1];
+    if (s >= tab && s <= tab + mask) {
+        uint32_t i = (uint32_t)(s - tab);
+        if (tab[(i + 1) & mask] == ENT_EMPTY) {
+            uint32_t n = 0;
+            do {
+                tab[i] = ENT_EMPTY;
+                t->used[1]--;
+                i = (i - 1) & mask;
+            } while (tab[i] == ENT_TOMB && ++n <= mask);
+            return 1;
+        }
+    }
+    *s = ENT_TOMB;
     return 1;
 }
 
@@ -228,13 +266,21 @@ void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t 
         const uint32_t *tab = t->t[w];
         if (!tab)
             continue;
-        uint32_t mask = t->mask[w], i = (uint32_t)h & mask;
-        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = (i + 1) & mask) {
+        uint32_t mask = t->mask[w], i = probe_start(t, w, h);
+        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = probe_next(t, w, i)) {
             uint32_t e = tab[i];
             if (e > ENT_TOMB && e >> 24 == tag && fn(arg, ent_idx(e)))
                 return;
         }
     }
+}
+
+void nd_itab_prefetch(const nd_itab_t *t, uint64_t h)
+{
+    if (t->t[1])
+        __builtin_prefetch(&t->t[1][(uint32_t)h & t->mask[1]]);
+    if (t->t[0])
+        __builtin_prefetch(&t->t[0][probe_start(t, 0, h)]);
 }
 
 size_t nd_itab_bytes(const nd_itab_t *t)

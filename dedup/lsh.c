@@ -21,10 +21,29 @@
 
 #include "dedup_int.h"
 
+/* A band key is at most 64 16-bit slots; for the default 2 rows, 32 bits. It
+ * is hashed with a multiply-xorshift mix (not XXH3: it is a table key, not a
+ * similarity hash, and it is computed 32 times per add and per eviction). */
 uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t rows)
 {
-    return XXH3_64bits_withSeed(lo + (size_t)band * rows, rows * sizeof(uint16_t),
-                                seed + 0x9E3779B97F4A7C15ULL * (band + 1));
+    const uint16_t *p = lo + (size_t)band * rows;
+    uint64_t x = seed ^ (0x9E3779B97F4A7C15ULL * (band + 1));
+    for (uint32_t r = 0; r + 1 < rows; r += 2)
+        x = (x ^ ((uint64_t)p[r] | (uint64_t)p[r + 1] << 16)) * 0xBF58476D1CE4E5B9ULL;
+    if (rows & 1)
+        x = (x ^ p[rows - 1]) * 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 31;
+    x *= 0x94D049BB133111EBULL;
+    x ^= x >> 29;
+    return x;
+}
+
+void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint64_t *bh)
+{
+    for (uint32_t b = 0; b < dd->conf.bands; b++) {
+        bh[b] = nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows);
+        nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+    }
 }
 
 void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t hi[ND_SIG_HI])
@@ -71,8 +90,9 @@ static int cand_cb(void *arg, uint32_t idx)
     nd_dedup_t *dd = arg;
     const nd_art_t *a = nd_art(dd, idx);
     uint32_t r = dd->conf.rows, off = dd->band_cur * r;
-    if (memcmp(a->lo + off, dd->probe_lo + off, r * sizeof(uint16_t)) != 0)
-        return 0;
+    for (uint32_t i = 0; i < r; i++)
+        if (a->lo[off + i] != dd->probe_lo[off + i])
+            return 0;
     if (a->time_ms < dd->cutoff)
         return 0; /* out of the window, not yet evicted */
     uint32_t mask = 2 * ND_CAND_MAX - 1, i = (idx * 0x9E3779B1u) & mask;
@@ -91,7 +111,8 @@ static int cand_cb(void *arg, uint32_t idx)
     return 0;
 }
 
-uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, uint32_t n_shingles)
+uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,
+                           uint32_t n_shingles)
 {
     dd->n_cand = 0;
     if (n_shingles == 0)
@@ -99,8 +120,7 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, uint32_t n_shingl
     dd->probe_lo = lo;
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
         dd->band_cur = b;
-        nd_itab_find(&dd->band_tab[b], nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows), cand_cb,
-                     dd);
+        nd_itab_find(&dd->band_tab[b], bh[b], cand_cb, dd);
     }
     /* clear the scratch set: every slot set belongs to a candidate */
     uint32_t mask = 2 * ND_CAND_MAX - 1;

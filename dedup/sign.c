@@ -130,7 +130,7 @@ static void nd_tokhash_init(nd_tokhash_t *th, uint64_t seed)
 
 /* Masks keeping the first l bytes of a 16-byte little-endian pair (a table:
  * a branch on l < 8 would be mispredicted for half the words). */
-#define M_(b) ((b) >= 64 ? ~0ULL : (1ULL << (b)) - 1)
+#define M_(b)  ((b) >= 64 ? ~0ULL : (1ULL << (b)) - 1)
 #define ML_(l) M_(8 * (l) > 64 ? 64 : 8 * (l))
 #define MH_(l) ((l) <= 8 ? 0 : M_(8 * ((l)-8)))
 static const uint64_t nd_mask_lo[17] = {ML_(0),  ML_(1),  ML_(2),  ML_(3),  ML_(4),  ML_(5),
@@ -143,15 +143,6 @@ static const uint64_t nd_mask_hi[17] = {MH_(0),  MH_(1),  MH_(2),  MH_(3),  MH_(
 #undef ML_
 #undef MH_
 
-/* Non-zero when a byte of x lies in '0'..'9' (exact for every byte value:
- * the "hasbetween" test of Bit Twiddling Hacks). */
-static inline uint64_t nd_has_digit(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7F7F7F7F7F7F7F7FULL;
-    uint64_t x7 = x & low7;
-    return ((ones * (127 + 58) - x7) & ~x & (x7 + ones * (127 - 47))) & (ones * 128);
-}
-
 /* Hash of a token of 1..16 bytes given as its zero-padded words. */
 static inline uint64_t nd_tok16(const nd_tokhash_t *th, uint64_t lo, uint64_t hi, size_t l)
 {
@@ -161,21 +152,14 @@ static inline uint64_t nd_tok16(const nd_tokhash_t *th, uint64_t lo, uint64_t hi
 }
 
 /*
- * nd_tok_hash: the 64-bit hash of token p[0..l) (l >= 1). p[0..avail) is
- * readable, avail >= l. When want_digit, *digit says whether the token holds
- * an ASCII digit; otherwise *digit is 0.
+ * nd_tok_hash: the 64-bit hash of token p[0..l) (l >= 1); p[0..avail) is
+ * readable, avail >= l.
  */
-static inline uint64_t nd_tok_hash(const nd_tokhash_t *th, const char *p, size_t l, size_t avail,
-                                   int want_digit, int *digit)
+static inline uint64_t nd_tok_hash(const nd_tokhash_t *th, const char *p, size_t l, size_t avail)
 {
     uint64_t lo, hi;
-    if (l > 16) {
-        int d = 0;
-        for (size_t i = 0; i < l; i++)
-            d |= (unsigned)((unsigned char)p[i] - '0') < 10;
-        *digit = d;
+    if (l > 16)
         return XXH3_64bits_withSeed(p, l, th->seed);
-    }
     if (avail >= 16) {
         lo = XXH_readLE64(p);
         hi = XXH_readLE64(p + 8);
@@ -185,45 +169,42 @@ static inline uint64_t nd_tok_hash(const nd_tokhash_t *th, const char *p, size_t
         lo = XXH_readLE64(b);
         hi = XXH_readLE64(b + 8);
     }
-    lo &= nd_mask_lo[l];
-    hi &= nd_mask_hi[l];
-    *digit = want_digit && (nd_has_digit(lo) | nd_has_digit(hi)) != 0;
-    return nd_tok16(th, lo, hi, l);
+    return nd_tok16(th, lo & nd_mask_lo[l], hi & nd_mask_hi[l], l);
 }
 
 /*
- * nd_block_masks: for the 64 bytes at p (fewer when avail < 64), bit i of *sp
+ * nd_block_masks: for the 64 bytes at p (fewer when avail < 64): bit i of *sp
  * set when p[i] == ' ' and, when avail < 64, bit `avail` too (the end of the
- * text ends a token); @return non-zero when some p[i] is an ASCII digit.
+ * text ends a token); bit i of *dg set when p[i] is an ASCII digit.
  */
-static inline int nd_block_masks(const char *p, size_t avail, uint64_t *sp)
+static inline void nd_block_masks(const char *p, size_t avail, uint64_t *sp, uint64_t *dg)
 {
-    uint64_t m = 0;
+    uint64_t m = 0, d = 0;
 #if defined(__SSE2__)
     if (avail >= 64) {
         const __m128i blank = _mm_set1_epi8(' '), zero = _mm_set1_epi8('0');
         const __m128i nine = _mm_set1_epi8(9);
-        __m128i dig = _mm_setzero_si128();
         for (int i = 0; i < 4; i++) {
             __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * i));
-            __m128i d = _mm_sub_epi8(v, zero); /* digits become 0..9 */
-            dig = _mm_or_si128(dig, _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d));
+            __m128i x = _mm_sub_epi8(v, zero); /* digits become 0..9 */
+            __m128i isd = _mm_cmpeq_epi8(_mm_min_epu8(x, nine), x);
             m |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, blank)) << (16 * i);
+            d |= (uint64_t)(uint32_t)_mm_movemask_epi8(isd) << (16 * i);
         }
         *sp = m;
-        return _mm_movemask_epi8(dig) != 0;
+        *dg = d;
+        return;
     }
 #endif
     size_t n = avail < 64 ? avail : 64;
-    int dig = 0;
     for (size_t i = 0; i < n; i++) {
         m |= (uint64_t)(p[i] == ' ') << i;
-        dig |= (unsigned)((unsigned char)p[i] - '0') < 10;
+        d |= (uint64_t)((unsigned)((unsigned char)p[i] - '0') < 10) << i;
     }
     if (avail < 64)
         m |= 1ULL << avail;
     *sp = m;
-    return dig;
+    *dg = d;
 }
 
 /*
@@ -236,6 +217,7 @@ void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const
 {
     uint64_t th[ND_TOK_CHUNK + ND_K_MAX + 66];
     size_t st[66], en[66];
+    uint8_t dn[66];
     size_t n = 0, ntok = 0, start = 0;
     uint64_t num_mask = 0;
     nd_tokhash_t hs;
@@ -248,27 +230,30 @@ void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const
     sig->text_hash = XXH3_64bits_withSeed(text, len, seed);
     nd_tokhash_init(&hs, seed);
 
-    int dig_prev = 0;
+    size_t last_dig = 0; /* 1 + position of the last digit seen, 0 for none */
     for (size_t base = 0; base < len || (base == len && start < len); base += 64) {
-        uint64_t sp;
-        int dig = nd_block_masks(text + base, len - base, &sp);
-        /* a token of <= 16 bytes that ends here starts here or in the block before */
-        int want_digit = dig | dig_prev;
-        dig_prev = dig;
+        uint64_t sp, dg;
         size_t cnt = 0;
+        nd_block_masks(text + base, len - base, &sp, &dg);
         while (sp) {
-            size_t e = base + (size_t)__builtin_ctzll(sp);
+            /* a token has a digit when the last digit before its end is in it */
+            size_t eo = (size_t)__builtin_ctzll(sp), e = base + eo;
+            uint64_t below = dg & ((1ULL << eo) - 1);
+            size_t here = base + 64 - (size_t)__builtin_clzll(below | 1),
+                   any = 0 - (size_t) !!below;
+            size_t ld = (here & any) | (last_dig & ~any); /* no branch: digits come at random */
             sp &= sp - 1;
             st[cnt] = start;
             en[cnt] = e;
+            dn[cnt] = ld > start;
             cnt += e > start;
             start = e + 1;
         }
+        if (dg)
+            last_dig = base + 64 - (size_t)__builtin_clzll(dg);
         for (size_t i = 0; i < cnt; i++) {
-            int digit;
-            uint64_t h =
-                nd_tok_hash(&hs, text + st[i], en[i] - st[i], len - st[i], want_digit, &digit);
-            num_mask |= (uint64_t)digit << (h >> 58);
+            uint64_t h = nd_tok_hash(&hs, text + st[i], en[i] - st[i], len - st[i]);
+            num_mask |= (uint64_t)dn[i] << (h >> 58);
             th[n++] = h;
         }
         ntok += cnt;

@@ -25,7 +25,7 @@
 #include "dedup_int.h"
 
 #define ND_SNAP_MAGIC   "NDSNAP\r\n"
-#define ND_SNAP_VERSION 1u
+#define ND_SNAP_VERSION 2u /* 2: signatures from the NDS2 token hash */
 #define ND_SNAP_HDR     32
 
 /* ------------------------------------------------------------------ write */
@@ -363,7 +363,9 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
             return "bad article record";
         c->live++;
         dd->next_seq = seq;
-        nd_dedup_index_article(dd, uh, t, &sig, lo, hi, cmap[cl]);
+        uint64_t bh[ND_BANDS_MAX];
+        nd_band_hashes(dd, lo, bh);
+        nd_dedup_index_article(dd, uh, t, &sig, lo, hi, bh, cmap[cl]);
         last_seq = seq;
     }
     for (uint32_t i = 0; i < ncl; i++)
