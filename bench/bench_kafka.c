@@ -2,7 +2,8 @@
  * bench_kafka.c - nd-bench-kafka: the pipeline end to end over a broker.
  *
  *   nd-bench-kafka -b BROKERS [--newsdedup PATH] [--feed FILE] [--repeat N]
- *                  [--rate MSGS_PER_S] [--batch-size N]
+ *                  [--rate MSGS_PER_S] [--batch-size N] [--run-arg ARG]...
+ *                  [--live-only]
  *
  * Throughput (backfill): the feed (N times over, copies under new uris) is
  * produced to three fresh wire topics; then a consume-only librdkafka
@@ -13,6 +14,8 @@
  * is produced at --rate; for every article, the time from the input's
  * CreateTime to (a) its membership's CreateTime and (b) the moment a
  * read_committed consumer sees the membership; p50/p95/p99/max printed.
+ * --run-arg passes ARG on to `newsdedup run` (repeatable); --live-only skips
+ * the backfill (diagnosis).
  */
 #define _GNU_SOURCE /* memmem */
 #include "nd_common.h"
@@ -36,6 +39,9 @@ extern char **environ;
 typedef struct nd_bk_s {
     const char *brokers, *newsdedup, *feed;
     int repeat, rate, batch_size;
+    int live_only;            /* skip the backfill (diagnosis) */
+    const char *run_args[32]; /* extra arguments for `newsdedup run` (--run-arg) */
+    int n_run_args;
     char run_id[64];
     char **lines; /* feed lines, with uris made unique per repeat */
     size_t *lens;
@@ -196,35 +202,42 @@ static pid_t nd_bk_spawn(nd_bk_t *b, const char *prefix, int exit_at_end, const 
     for (int i = 0; i < 5; i++)
         snprintf(t[i], sizeof(t[i]), "%s.%s", prefix, names[i]);
     snprintf(bs, sizeof(bs), "%d", b->batch_size);
-    char *argv[] = {(char *)b->newsdedup,
-                    "run",
-                    "-b",
-                    (char *)b->brokers,
-                    "-G",
-                    group,
-                    "--log-interval",
-                    "0",
-                    "--batch-size",
-                    bs,
-                    "--canonical-topic",
-                    t[0],
-                    "--memberships-topic",
-                    t[1],
-                    "--clusters-topic",
-                    t[2],
-                    "--rejects-topic",
-                    t[3],
-                    "--state-topic",
-                    t[4],
-                    exit_at_end ? "--exit-at-end" : re,
-                    exit_at_end ? re : NULL,
-                    NULL};
+    const char *fixed[] = {b->newsdedup,
+                           "run",
+                           "-b",
+                           b->brokers,
+                           "-G",
+                           group,
+                           "--log-interval",
+                           "0",
+                           "--batch-size",
+                           bs,
+                           "--canonical-topic",
+                           t[0],
+                           "--memberships-topic",
+                           t[1],
+                           "--clusters-topic",
+                           t[2],
+                           "--rejects-topic",
+                           t[3],
+                           "--state-topic",
+                           t[4]};
+    const char *argv[64];
+    int n = 0;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        argv[n++] = fixed[i];
+    for (int i = 0; i < b->n_run_args; i++)
+        argv[n++] = b->run_args[i];
+    if (exit_at_end)
+        argv[n++] = "--exit-at-end";
+    argv[n++] = re;
+    argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    if (posix_spawn(&pid, b->newsdedup, &fa, NULL, argv, environ))
+    if (posix_spawn(&pid, b->newsdedup, &fa, NULL, (char *const *)argv, environ))
         nd_bk_die("cannot start newsdedup (give --newsdedup PATH)");
     posix_spawn_file_actions_destroy(&fa);
     return pid;
@@ -400,8 +413,13 @@ static void nd_bk_latency(nd_bk_t *b, size_t expect)
     }
     rd_kafka_flush(pr, 30000);
     printf("  produced %zu articles at %.0f msgs/s\n", b->n, b->n * 1e3 / (nd_bk_now() - t0));
-    for (int i = 0; i < 300 && rd.n < rd.want; i++)
+    /* Wait for the stragglers: until all are in, or nothing new for 3 s. */
+    size_t seen = rd.n;
+    for (int i = 0, idle = 0; i < 600 && rd.n < rd.want && idle < 30; i++) {
         usleep(100000);
+        idle = rd.n == seen ? idle + 1 : 0;
+        seen = rd.n;
+    }
     rd.stop = 1;
     pthread_join(th, NULL);
     kill(pid, SIGTERM);
@@ -440,9 +458,14 @@ int main(int argc, char **argv)
             b.rate = atoi(argv[++i]);
         else if (!strcmp(a, "--batch-size") && v)
             b.batch_size = atoi(argv[++i]);
+        else if (!strcmp(a, "--run-arg") && v && b.n_run_args < 32)
+            b.run_args[b.n_run_args++] = argv[++i];
+        else if (!strcmp(a, "--live-only"))
+            b.live_only = 1;
         else {
             fprintf(stderr, "usage: nd-bench-kafka -b BROKERS [--newsdedup PATH] [--feed FILE] "
-                            "[--repeat N] [--rate MSGS_PER_S] [--batch-size N]\n");
+                            "[--repeat N] [--rate MSGS_PER_S] [--batch-size N] [--run-arg ARG]... "
+                            "[--live-only]\n");
             return 2;
         }
     }
@@ -459,6 +482,11 @@ int main(int argc, char **argv)
     char prefix[96], errpath[160], line[512];
     snprintf(prefix, sizeof(prefix), "%s-fill", b.run_id);
     snprintf(errpath, sizeof(errpath), "/tmp/nd-bench-kafka-%s.err", prefix);
+    if (b.live_only) {
+        printf("live (pipeline running, feed at %d msgs/s):\n", b.rate);
+        nd_bk_latency(&b, b.n);
+        return 0;
+    }
     nd_bk_produce(&b, prefix, 0);
     size_t nbase = 0;
     double base = nd_bk_baseline(&b, prefix, &nbase);

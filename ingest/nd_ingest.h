@@ -2,8 +2,8 @@
  * nd_ingest.h - bytes in, articles out.
  *
  * The ninjs parser (1.x, 2.x, 3.x), HTML stripping and text normalisation.
- * Knows nothing about similarity. (The Kafka consumer lives here too, declared
- * in the second half of this header once the pipeline exists.)
+ * Knows nothing about similarity. The Kafka group consumer (nd_consumer_t) is
+ * declared in the last section of this header.
  *
  * Example:
  *
@@ -140,6 +140,141 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
  * The result may be empty (no letters or digits). Thread-safe.
  */
 nd_err_t nd_normalize(const char *in, size_t len, int is_html, nd_buf_t *out);
+
+/* ------------------------------------------------------------------------
+ * Kafka consumer (ingest/consumer.c)
+ *
+ * A group consumer for a pipeline in which one engine must see every input
+ * partition: it subscribes to topics (names, or "^regex" as librdkafka takes
+ * them), follows rebalances, pauses while the assignment covers only part of
+ * the subscription, tracks the end of each partition, and hands out batches
+ * of messages. Offsets are the caller's: it commits them (in a transaction
+ * with rd_kafka_send_offsets_to_transaction, or with nd_consumer_commit),
+ * then records them with nd_consumer_store_offsets.
+ *
+ * Example:
+ *
+ *     rd_kafka_conf_t *conf = rd_kafka_conf_new();     // bootstrap, group.id, ...
+ *     const char *topics[] = {"^wire\\."};
+ *     nd_consumer_t *c = nd_consumer_new(conf, topics, 1, NULL, errstr, sizeof(errstr));
+ *     rd_kafka_message_t *msgs[1000];
+ *     size_t n;
+ *     while (!stop) {
+ *         if (nd_consumer_collect(c, msgs, 1000, &n, 100, 100, errstr, sizeof(errstr)))
+ *             break;                                // fatal (fenced, ...)
+ *         ... decide msgs[0..n), commit their offsets ...
+ *         nd_consumer_store_offsets(c, msgs, n);
+ *         nd_consumer_messages_destroy(msgs, n);
+ *     }
+ *     nd_consumer_destroy(c);
+ *
+ * Thread-safety: one thread uses a consumer (librdkafka serves its rebalance
+ * callback from inside nd_consumer_collect, on that thread).
+ * ------------------------------------------------------------------------ */
+
+struct rd_kafka_s;                      /* rd_kafka_t */
+struct rd_kafka_conf_s;                 /* rd_kafka_conf_t */
+struct rd_kafka_message_s;              /* rd_kafka_message_t */
+struct rd_kafka_topic_partition_list_s; /* rd_kafka_topic_partition_list_t */
+
+typedef struct nd_consumer_s nd_consumer_t;
+
+/* Optional hooks of a consumer; NULL members are off. */
+typedef struct nd_consumer_hooks_s {
+    /* librdkafka statistics (statistics.interval.ms): the JSON, valid for the
+     * call only. Called on a librdkafka thread. */
+    void (*stats)(void *opaque, const char *json, size_t json_len);
+    void *opaque;
+} nd_consumer_hooks_t;
+
+/*
+ * nd_consumer_new: create a group consumer and subscribe it to topics[0..n).
+ * conf must carry bootstrap.servers and group.id; the consumer overrides
+ * enable.auto.commit=false, enable.partition.eof=true and the rebalance
+ * callback, and takes conf's opaque for itself (librdkafka callbacks set on
+ * conf receive the rd_kafka_t only; use hooks for statistics). On success
+ * conf belongs to the consumer; on failure it is still the caller's. hooks
+ * is copied and may be NULL. @return NULL with errstr on failure.
+ */
+nd_consumer_t *nd_consumer_new(struct rd_kafka_conf_s *conf, const char *const *topics,
+                               int n_topics, const nd_consumer_hooks_t *hooks, char *errstr,
+                               size_t errstr_size);
+
+/*
+ * nd_consumer_destroy: leave the group (consumer close) and free everything;
+ * NULL is a no-op. A consumer with a fatal error (fenced static member) is
+ * neither closed nor destroyed, since librdkafka 2.0 hangs in both: its
+ * memory is left to the exiting process.
+ */
+void nd_consumer_destroy(nd_consumer_t *c);
+
+/* nd_consumer_handle: the underlying rd_kafka_t (for
+ * rd_kafka_consumer_group_metadata, statistics, ...); owned by c. */
+struct rd_kafka_s *nd_consumer_handle(const nd_consumer_t *c);
+
+/*
+ * nd_consumer_collect: take up to cap messages into msgs[0..*n). Waits up to
+ * wait_ms for the first one; then keeps taking until cap, until linger_ms
+ * have passed since the first, or as soon as no message is queued locally
+ * while every assigned partition is at its end (so a live stream is batched
+ * by what has arrived, not cut at each end-of-partition event). Every
+ * message returned has no error; the caller destroys them
+ * (nd_consumer_messages_destroy). Messages of a partition set that is not
+ * whole are dropped (not ours to decide while paused); a rebalance during the
+ * call drops what was taken before it (fetching restarts from the committed
+ * offsets) and bumps nd_consumer_generation(). Also re-checks an incomplete
+ * assignment every few seconds. @return 0, or -1 on a fatal consumer error
+ * (e.g. fenced by a newer instance of the group) with errstr.
+ */
+int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size_t cap, size_t *n,
+                        int wait_ms, int linger_ms, char *errstr, size_t errstr_size);
+
+/* nd_consumer_messages_destroy: destroy msgs[0..n). */
+void nd_consumer_messages_destroy(struct rd_kafka_message_s **msgs, size_t n);
+
+/* nd_consumer_generation: bumped by every rebalance; messages collected under
+ * an older generation belong to an old assignment and must not be decided. */
+uint64_t nd_consumer_generation(const nd_consumer_t *c);
+
+/* nd_consumer_whole: 1 when the assignment covers every partition of every
+ * subscribed topic (so deciding is allowed), else 0. */
+int nd_consumer_whole(const nd_consumer_t *c);
+
+/* nd_consumer_paused: 1 while the partitions are paused because the
+ * assignment is not whole. */
+int nd_consumer_paused(const nd_consumer_t *c);
+
+/* nd_consumer_at_end: 1 when the assignment is whole and non-empty and every
+ * assigned partition has reported its end since its last message. */
+int nd_consumer_at_end(const nd_consumer_t *c);
+
+/* nd_consumer_rewind: seek every assigned partition back to its committed
+ * offset (the beginning where nothing is committed). @return 0, or -1 with
+ * errstr. */
+int nd_consumer_rewind(nd_consumer_t *c, char *errstr, size_t errstr_size);
+
+/* nd_consumer_lag: input messages not yet consumed, summed over the
+ * assignment (high watermark, or last stable offset with read_committed,
+ * minus position; partitions not yet fetched count 0). */
+int64_t nd_consumer_lag(nd_consumer_t *c);
+
+/*
+ * nd_consumer_offsets: the offsets that commit msgs[0..n): per partition, the
+ * highest offset + 1. @return a new list (the caller destroys it with
+ * rd_kafka_topic_partition_list_destroy), or NULL on out of memory.
+ */
+struct rd_kafka_topic_partition_list_s *nd_consumer_offsets(struct rd_kafka_message_s *const *msgs,
+                                                            size_t n);
+
+/* nd_consumer_store_offsets: record msgs[0..n) as committed, so that a
+ * pause/resume or rebalance fetches from after them. */
+void nd_consumer_store_offsets(nd_consumer_t *c, struct rd_kafka_message_s *const *msgs, size_t n);
+
+/* nd_consumer_commit: store and synchronously commit the offsets of
+ * msgs[0..n) (pipelines without transactions). @return 0, or -1 with errstr
+ * (not fatal: the messages are delivered again later). */
+int nd_consumer_commit(nd_consumer_t *c, struct rd_kafka_message_s *const *msgs, size_t n,
+                       char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

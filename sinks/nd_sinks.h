@@ -168,6 +168,45 @@ nd_sink_t *nd_sink_kafka_new(struct rd_kafka_s *producer, const char *const topi
  * not an output. */
 const char *nd_sink_kafka_default_topic(nd_out_t out);
 
+/* ------------------------------------------------------------------------
+ * State records (sinks/state_record.c)
+ *
+ * The state topic (dedup.state, compacted, key = uri) holds one record per
+ * accepted article, written in the same transaction as its outputs: enough to
+ * re-index the article after a restart with nd_dedup_restore(). Binary,
+ * little-endian:
+ *   "NDS1" | u64 cluster | i64 event_time_ms | u64 body_len | u8 canonical |
+ *   u32 uri_len | u32 source_len | signature (nd_sig_encode) | uri | source
+ * ------------------------------------------------------------------------ */
+
+#define ND_STATE_RECORD_MAGIC "NDS1"
+
+/* One decoded state record. item.uri and item.source point into the encoded
+ * bytes given to nd_state_record_decode (valid as long as they are). */
+typedef struct nd_state_record_s {
+    nd_item_t item;
+    nd_sig_t sig;
+    uint64_t cluster_id;
+    int is_canonical; /* the article was its cluster's canonical when decided */
+} nd_state_record_t;
+
+/*
+ * nd_state_record_encode: the state record of an accepted article (art, its
+ * signature and the engine's decision for it) into out, which is reset first.
+ * @return ND_ERR_NO_ERROR, ND_ERR_INVALID_ARG (empty or > 4 GiB uri/source)
+ * or ND_ERR_NOMEM.
+ */
+nd_err_t nd_state_record_encode(nd_buf_t *out, const nd_article_t *art, const nd_sig_t *sig,
+                                const nd_decision_t *d);
+
+/*
+ * nd_state_record_decode: parse buf[0..len) into *rec. Never reads outside
+ * buf. @return ND_ERR_NO_ERROR, or ND_ERR_INVALID_ARG when the bytes are not a
+ * well-formed state record (other magic, lengths that do not add up, empty
+ * uri, bad signature tag): such a record is to be skipped.
+ */
+nd_err_t nd_state_record_decode(const void *buf, size_t len, nd_state_record_t *rec);
+
 #ifdef __cplusplus
 }
 #endif
