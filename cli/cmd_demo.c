@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -74,6 +75,11 @@ static long nd_demo_produce(const char *bootstraps, const char *path, char *errs
     size_t cap = 0;
     ssize_t len;
     long i = 0;
+    /* One millisecond apart, so the wires' timestamps carry the feed's order
+     * (the pipeline decides each batch in timestamp order). */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t t0 = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     while ((len = getline(&line, &cap, f)) > 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
@@ -83,8 +89,8 @@ static long nd_demo_produce(const char *bootstraps, const char *path, char *errs
             rd_kafka_resp_err_t err = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(nd_demo_wires[i % ND_DEMO_WIRES]),
                 RD_KAFKA_V_PARTITION((int32_t)((i / ND_DEMO_WIRES) % ND_DEMO_PARTITIONS)),
-                RD_KAFKA_V_VALUE(line, (size_t)len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_END);
+                RD_KAFKA_V_VALUE(line, (size_t)len), RD_KAFKA_V_TIMESTAMP(t0 + i),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 50);
                 continue;

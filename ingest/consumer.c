@@ -5,8 +5,8 @@
  * assignment: after each rebalance (and every few seconds while it is not
  * whole) it compares the assignment with every partition of every subscribed
  * topic, and pauses everything while another member holds part of it.
- * The end of each partition is tracked in the assignment list's opaque
- * field (NULL: not at its end).
+ * Each partition's state (quiet, heard from in this collect, at its end) is
+ * tracked in the assignment list's opaque field (see ND_PART_*).
  */
 #include "nd_ingest.h"
 
@@ -275,13 +275,36 @@ static void nd_consumer_check_assignment(nd_consumer_t *c)
 }
 
 /* Mark a partition at its end (or not). */
-static void nd_consumer_mark_eof(nd_consumer_t *c, const char *topic, int32_t part, int eof)
+/* Partition states kept in the assignment elements' opaque. */
+#define ND_PART_QUIET NULL        /* nothing heard from it in this collect */
+#define ND_PART_EOF   ((void *)1) /* at its end */
+#define ND_PART_HEARD ((void *)2) /* delivered a message in this collect */
+
+/* Set the state of one assigned partition. */
+static void nd_consumer_mark(nd_consumer_t *c, const char *topic, int32_t part, void *state)
 {
     if (!c->assignment)
         return;
     rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(c->assignment, topic, part);
     if (tp)
-        tp->opaque = eof ? (void *)1 : NULL;
+        tp->opaque = state;
+}
+
+/* Start a collect: partitions not at their end are quiet again. */
+static void nd_consumer_mark_quiet(nd_consumer_t *c)
+{
+    for (int i = 0; c->assignment && i < c->assignment->cnt; i++)
+        if (c->assignment->elems[i].opaque == ND_PART_HEARD)
+            c->assignment->elems[i].opaque = ND_PART_QUIET;
+}
+
+/* Has every assigned partition delivered a message in this collect or is at its end? */
+static int nd_consumer_all_heard(const nd_consumer_t *c)
+{
+    for (int i = 0; c->assignment && i < c->assignment->cnt; i++)
+        if (c->assignment->elems[i].opaque == ND_PART_QUIET)
+            return 0;
+    return 1;
 }
 
 int nd_consumer_at_end(const nd_consumer_t *c)
@@ -289,7 +312,7 @@ int nd_consumer_at_end(const nd_consumer_t *c)
     if (!c->complete || !c->assignment || c->assignment->cnt == 0)
         return 0;
     for (int i = 0; i < c->assignment->cnt; i++)
-        if (!c->assignment->elems[i].opaque)
+        if (c->assignment->elems[i].opaque != ND_PART_EOF)
             return 0;
     return 1;
 }
@@ -315,13 +338,74 @@ static int nd_consumer_error(nd_consumer_t *c, rd_kafka_message_t *m, char *errs
     return 0;
 }
 
+/* Is message a before b in event order: timestamp, then topic, partition? */
+static int nd_consumer_msg_before(const rd_kafka_message_t *a, const rd_kafka_message_t *b)
+{
+    int64_t ta = rd_kafka_message_timestamp(a, NULL), tb = rd_kafka_message_timestamp(b, NULL);
+    if (ta != tb)
+        return ta < tb;
+    int t = strcmp(rd_kafka_topic_name(a->rkt), rd_kafka_topic_name(b->rkt));
+    if (t)
+        return t < 0;
+    return a->partition < b->partition;
+}
+
+/*
+ * Put a batch in event order: the partitions' runs are merged by message
+ * timestamp (ties by topic and partition) while each partition keeps its
+ * offset order. Near-duplicates arrive on different topics and partitions,
+ * and "first seen" should not depend on which partition librdkafka happened
+ * to fetch first. O(n x partitions in the batch). Without memory for the
+ * scratch arrays the batch keeps its fetch order (still correct, less
+ * faithful to time).
+ */
+static void nd_consumer_order(rd_kafka_message_t **msgs, size_t n)
+{
+    if (n < 2)
+        return;
+    rd_kafka_message_t **in = nd_malloc(n * sizeof(*in));
+    size_t *next = nd_malloc(n * sizeof(*next)); /* next message of the same partition */
+    size_t *head = nd_malloc(n * sizeof(*head)); /* per run: its first untaken message */
+    size_t *tail = nd_malloc(n * sizeof(*tail)); /* per run: its last message so far */
+    if (in && next && head && tail) {
+        size_t runs = 0;
+        memcpy(in, msgs, n * sizeof(*in));
+        for (size_t i = 0; i < n; i++) {
+            size_t r = 0;
+            while (r < runs &&
+                   !(in[head[r]]->rkt == in[i]->rkt && in[head[r]]->partition == in[i]->partition))
+                r++;
+            next[i] = n;
+            if (r == runs)
+                head[runs++] = i;
+            else
+                next[tail[r]] = i;
+            tail[r] = i;
+        }
+        for (size_t out = 0; out < n; out++) {
+            size_t best = runs;
+            for (size_t r = 0; r < runs; r++)
+                if (head[r] < n &&
+                    (best == runs || nd_consumer_msg_before(in[head[r]], in[head[best]])))
+                    best = r;
+            msgs[out] = in[head[best]];
+            head[best] = next[head[best]];
+        }
+    }
+    nd_free(in);
+    nd_free(next);
+    nd_free(head);
+    nd_free(tail);
+}
+
 int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size_t cap, size_t *n,
                         int wait_ms, int linger_ms, char *errstr, size_t errstr_size)
 {
-    double start = nd_consumer_now_ms(), deadline = start + wait_ms;
+    double start = nd_consumer_now_ms(), deadline = start + wait_ms, hard = 0;
     uint64_t gen = c->generation;
     *n = 0;
     nd_consumer_check_assignment(c);
+    nd_consumer_mark_quiet(c);
     while (*n < cap) {
         /* At the end of every partition, take only what is queued already. */
         double left = nd_consumer_at_end(c) ? 0 : deadline - nd_consumer_now_ms();
@@ -335,13 +419,20 @@ int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size
             nd_consumer_check_assignment(c);
         }
         if (!m) {
+            /* A batch with messages waits a little longer (up to 10 x linger
+             * in all) for partitions not yet heard from, so that it holds the
+             * head of every partition and its event order means something. */
+            if (*n && linger_ms > 0 && !nd_consumer_all_heard(c) && nd_consumer_now_ms() < hard) {
+                deadline = nd_consumer_now_ms() + linger_ms;
+                continue;
+            }
             if (left <= 0 || *n)
                 break;
             nd_consumer_check_assignment(c);
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            nd_consumer_mark_eof(c, rd_kafka_topic_name(m->rkt), m->partition, 1);
+            nd_consumer_mark(c, rd_kafka_topic_name(m->rkt), m->partition, ND_PART_EOF);
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -359,11 +450,14 @@ int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size
             rd_kafka_message_destroy(m); /* paused: not ours to decide */
             continue;
         }
-        nd_consumer_mark_eof(c, rd_kafka_topic_name(m->rkt), m->partition, 0);
-        if (*n == 0)
+        nd_consumer_mark(c, rd_kafka_topic_name(m->rkt), m->partition, ND_PART_HEARD);
+        if (*n == 0) {
             deadline = nd_consumer_now_ms() + linger_ms;
+            hard = deadline + 9.0 * linger_ms;
+        }
         msgs[(*n)++] = m;
     }
+    nd_consumer_order(msgs, *n);
     return 0;
 }
 
@@ -381,7 +475,7 @@ int nd_consumer_rewind(nd_consumer_t *c, char *errstr, size_t errstr_size)
     for (int i = 0; i < l->cnt; i++) {
         if (l->elems[i].offset < 0)
             l->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING; /* nothing committed yet */
-        nd_consumer_mark_eof(c, l->elems[i].topic, l->elems[i].partition, 0);
+        nd_consumer_mark(c, l->elems[i].topic, l->elems[i].partition, ND_PART_QUIET);
     }
     rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 10000);
     rd_kafka_topic_partition_list_destroy(l);

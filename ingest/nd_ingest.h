@@ -219,7 +219,10 @@ struct rd_kafka_s *nd_consumer_handle(const nd_consumer_t *c);
  * while every assigned partition is at its end (so a live stream is batched
  * by what has arrived, not cut at each end-of-partition event). Every
  * message returned has no error; the caller destroys them
- * (nd_consumer_messages_destroy). Messages of a partition set that is not
+ * (nd_consumer_messages_destroy). The batch comes in event order: the
+ * partitions' messages merged by message timestamp (ties by topic, then
+ * partition), each partition in offset order, so which article of a story
+ * is "first seen" follows the wires' timestamps, not fetch order. Messages of a partition set that is not
  * whole are dropped (not ours to decide while paused); a rebalance during the
  * call drops what was taken before it (fetching restarts from the committed
  * offsets) and bumps nd_consumer_generation(). Also re-checks an incomplete

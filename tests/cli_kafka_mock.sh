@@ -21,6 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# The mock's group rebalances wait session.timeout.ms: keep it short here.
+fast=(-X session.timeout.ms=3000 -X heartbeat.interval.ms=300)
 
 # 1. The broker prints its bootstrap list first, then serves kcat.
 outs=(-t dedup.canonical -t dedup.memberships -t dedup.clusters -t dedup.rejects -t dedup.state)
@@ -48,7 +50,7 @@ printf '%s\n' 'not json at all' '["an","array"]' '{"headline":"no uri","body_tex
 "$NEWSDEDUP" dedup --in "$work/all.jsonl" --out-dir "$work/file" >/dev/null 2>&1
 want_rejects=$(wc -l <"$work/file/rejects.jsonl")
 
-"$NEWSDEDUP" run -b "$bs" -G mocktest --exit-at-end --log-interval 0 '^wire\.' \
+"$NEWSDEDUP" run "${fast[@]}" -b "$bs" -G mocktest --exit-at-end --log-interval 0 '^wire\.' \
     >"$work/run.out" 2>"$work/run.err" || { cat "$work/run.err"; fail "run exited non-zero"; }
 grep -q "every partition at its end" "$work/run.err" || fail "run did not reach the end"
 
@@ -66,7 +68,7 @@ kcat -b "$bs" -C -t dedup.rejects -e -q -J | grep -q '"reason","bad_json".*"topi
 echo "ok   run over the mock: outputs checked"
 
 # 3. A second run in the same group: everything already committed.
-"$NEWSDEDUP" run -b "$bs" -G mocktest --exit-at-end --log-interval 0 '^wire\.' \
+"$NEWSDEDUP" run "${fast[@]}" -b "$bs" -G mocktest --exit-at-end --log-interval 0 '^wire\.' \
     >/dev/null 2>"$work/run2.err" || { cat "$work/run2.err"; fail "second run failed"; }
 grep -q "restored 193 articles" "$work/run2.err" || { cat "$work/run2.err"; fail "state not restored"; }
 dump "$work/k2"
@@ -82,11 +84,11 @@ echo "ok   re-run: state restored, no membership repeated"
 # the real broker). The mock implements neither fencing, so the group splits:
 # both instances must then pause, loudly, rather than split the index; and
 # once the second stops, the first gets every partition back and resumes.
-"$NEWSDEDUP" run -b "$bs" -G mocktest --log-interval 1 '^wire\.' >/dev/null 2>"$work/a.err" &
+"$NEWSDEDUP" run "${fast[@]}" -b "$bs" -G mocktest --log-interval 1 '^wire\.' >/dev/null 2>"$work/a.err" &
 a=$!
 pids+=($a)
 sleep 4
-"$NEWSDEDUP" run -b "$bs" -G mocktest --log-interval 1 '^wire\.' >/dev/null 2>"$work/b.err" &
+"$NEWSDEDUP" run "${fast[@]}" -b "$bs" -G mocktest --log-interval 1 '^wire\.' >/dev/null 2>"$work/b.err" &
 b=$!
 pids+=($b)
 sleep 6
