@@ -14,9 +14,9 @@ typedef struct nd_batch_item_s {
     const char *input; /* caller-owned, valid until the batch is consumed */
     size_t input_len;
     /* Results. */
-    nd_err_t err;      /* ND_ERR_NO_ERROR, or why the input is rejected */
+    nd_err_t err; /* ND_ERR_NO_ERROR, or why the input is rejected */
     char errstr[192];
-    nd_article_t art;  /* strings live in the batcher until its next run; text is NULL */
+    nd_article_t art; /* strings live in the batcher until its next run; text is NULL */
     nd_sig_t sig;
 } nd_batch_item_t;
 

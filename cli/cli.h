@@ -18,7 +18,7 @@ enum {
     ND_CMD_BROKER = 1 << 2,
     ND_CMD_DEMO = 1 << 3,
 };
-#define ND_CMD_ENGINE (ND_CMD_DEDUP | ND_CMD_RUN | ND_CMD_DEMO)
+#define ND_CMD_ENGINE   (ND_CMD_DEDUP | ND_CMD_RUN | ND_CMD_DEMO)
 #define ND_CLI_LIST_MAX 64
 
 /*

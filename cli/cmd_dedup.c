@@ -29,9 +29,8 @@ static int nd_dedup_consume(nd_dedup_t *dd, nd_sink_t *sink, nd_summary_t *sum,
         nd_batch_item_t *it = &items[i];
         nd_err_t err = it->err;
         if (err == ND_ERR_NO_ERROR) {
-            nd_item_t item = {it->art.uri,           it->art.uri_len,
-                              it->art.source,        it->art.source_len,
-                              it->art.event_time_ms, it->art.body_len};
+            nd_item_t item = {it->art.uri,        it->art.uri_len,       it->art.source,
+                              it->art.source_len, it->art.event_time_ms, it->art.body_len};
             nd_decision_t d;
             err = nd_dedup_add(dd, &item, &it->sig, &d);
             if (err == ND_ERR_NO_ERROR) {
@@ -57,12 +56,8 @@ static int nd_dedup_consume(nd_dedup_t *dd, nd_sink_t *sink, nd_summary_t *sum,
             fprintf(stderr, "newsdedup dedup: out of memory while parsing\n");
             return -1;
         }
-        nd_reject_t rej = {err,
-                           it->errstr[0] ? it->errstr : NULL,
-                           origin,
-                           -1,
-                           (int64_t)(first_line + i),
-                           it->input,
+        nd_reject_t rej = {err,          it->errstr[0] ? it->errstr : NULL, origin,
+                           -1,           (int64_t)(first_line + i),         it->input,
                            it->input_len};
         cnt->rejects++;
         if ((err = nd_sink_reject(sink, &rej)) != ND_ERR_NO_ERROR) {

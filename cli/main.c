@@ -7,16 +7,15 @@
 
 static void nd_main_usage(FILE *f)
 {
-    fprintf(f,
-            "newsdedup " ND_VERSION_STR " - news ingest and near-duplicate deduplication\n\n"
-            "Usage: newsdedup <command> [options]\n\n"
-            "Commands:\n"
-            "  dedup    deduplicate ninjs JSON Lines into four JSON Lines files\n"
-            "  run      consume wire topics from Kafka, produce deduplicated topics\n"
-            "  broker   run an embedded Kafka-protocol broker (librdkafka mock cluster)\n"
-            "  demo     play the demo wire feed through Kafka and print its clusters\n"
-            "  help     this text; `help --markdown` prints every option as Markdown\n\n"
-            "`newsdedup <command> --help` lists a command's options.\n");
+    fprintf(f, "newsdedup " ND_VERSION_STR " - news ingest and near-duplicate deduplication\n\n"
+               "Usage: newsdedup <command> [options]\n\n"
+               "Commands:\n"
+               "  dedup    deduplicate ninjs JSON Lines into four JSON Lines files\n"
+               "  run      consume wire topics from Kafka, produce deduplicated topics\n"
+               "  broker   run an embedded Kafka-protocol broker (librdkafka mock cluster)\n"
+               "  demo     play the demo wire feed through Kafka and print its clusters\n"
+               "  help     this text; `help --markdown` prints every option as Markdown\n\n"
+               "`newsdedup <command> --help` lists a command's options.\n");
 }
 
 int main(int argc, char **argv)

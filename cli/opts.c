@@ -31,9 +31,9 @@ typedef struct nd_opt_s {
     const char *name; /* long name, without "--" */
     char shortopt;    /* 0 if none */
     nd_opt_type_t type;
-    const char *arg; /* argument name in help */
-    int cmds;        /* ND_CMD_* mask */
-    size_t off;      /* offset in nd_cli_conf_t */
+    const char *arg;  /* argument name in help */
+    int cmds;         /* ND_CMD_* mask */
+    size_t off;       /* offset in nd_cli_conf_t */
     size_t count_off; /* ND_OPT_LIST: offset of the int count */
     double min, max;
     const char *desc;
@@ -57,10 +57,10 @@ static const nd_opt_t nd_opts[] = {
     {"threads", 'j', ND_OPT_INT, "N", ND_CMD_DEDUP | ND_CMD_RUN, OFF(threads), NOCNT, 1, 64,
      "threads that parse, normalise and sign; decisions stay in input order"},
     /* Engine */
-    {"window", 0, ND_OPT_DURATION, "DUR", ND_CMD_ENGINE, OFF(engine.window_ms), NOCNT, 1,
-     1e15, "event-time window of the index (e.g. 72h, 30m, 90s)"},
-    {"max-articles", 0, ND_OPT_U32, "N", ND_CMD_ENGINE, OFF(engine.max_articles), NOCNT, 1,
-     4e9, "cap on indexed articles; the oldest are evicted beyond it"},
+    {"window", 0, ND_OPT_DURATION, "DUR", ND_CMD_ENGINE, OFF(engine.window_ms), NOCNT, 1, 1e15,
+     "event-time window of the index (e.g. 72h, 30m, 90s)"},
+    {"max-articles", 0, ND_OPT_U32, "N", ND_CMD_ENGINE, OFF(engine.max_articles), NOCNT, 1, 4e9,
+     "cap on indexed articles; the oldest are evicted beyond it"},
     {"shingle", 0, ND_OPT_U32, "K", ND_CMD_ENGINE, OFF(engine.shingle_tokens), NOCNT, 1, 16,
      "tokens per shingle"},
     {"bands", 0, ND_OPT_U32, "B", ND_CMD_ENGINE, OFF(engine.bands), NOCNT, 1, ND_SIG_SLOTS,
@@ -71,12 +71,12 @@ static const nd_opt_t nd_opts[] = {
      "verified similarity an article needs to join a cluster"},
     {"canonical", 0, ND_OPT_CANON, "POLICY", ND_CMD_ENGINE, OFF(engine.canonical), NOCNT, 0, 0,
      "which article is a cluster's canonical: first, longest or source"},
-    {"prefer-sources", 0, ND_OPT_STR, "LIST", ND_CMD_ENGINE, OFF(engine.preferred_sources),
-     NOCNT, 0, 0, "comma-separated sources, best first, for --canonical source"},
+    {"prefer-sources", 0, ND_OPT_STR, "LIST", ND_CMD_ENGINE, OFF(engine.preferred_sources), NOCNT,
+     0, 0, "comma-separated sources, best first, for --canonical source"},
     {"kernel", 0, ND_OPT_STR, "NAME", ND_CMD_ENGINE, OFF(engine.kernel), NOCNT, 0, 0,
      "signature kernel: auto, scalar, avx2 or neon"},
-    {"max-doc-bytes", 0, ND_OPT_INT, "N", ND_CMD_ENGINE, OFF(parser.max_doc_bytes), NOCNT, 64,
-     1e9, "larger input documents are rejected (too_large)"},
+    {"max-doc-bytes", 0, ND_OPT_INT, "N", ND_CMD_ENGINE, OFF(parser.max_doc_bytes), NOCNT, 64, 1e9,
+     "larger input documents are rejected (too_large)"},
     {"max-depth", 0, ND_OPT_INT, "N", ND_CMD_ENGINE, OFF(parser.max_depth), NOCNT, 2, 10000,
      "deeper JSON nesting is rejected (too_deep)"},
     /* Kafka (`run`) */
@@ -84,8 +84,8 @@ static const nd_opt_t nd_opts[] = {
      "bootstrap brokers, host:port[,host:port...]"},
     {"group", 'G', ND_OPT_STR, "GROUP", ND_CMD_RUN, OFF(group), NOCNT, 0, 0,
      "consumer group id (also derives the transactional.id)"},
-    {"property", 'X', ND_OPT_LIST, "PROP=VAL", ND_CMD_RUN, OFF(kafka_props), OFF(n_kafka_props),
-     0, 0, "librdkafka property; topic.PROP=VAL for topic properties; repeatable"},
+    {"property", 'X', ND_OPT_LIST, "PROP=VAL", ND_CMD_RUN, OFF(kafka_props), OFF(n_kafka_props), 0,
+     0, "librdkafka property; topic.PROP=VAL for topic properties; repeatable"},
     {"config", 'F', ND_OPT_STR, "FILE", ND_CMD_RUN, OFF(config_file), NOCNT, 0, 0,
      "file of librdkafka property=value lines (# comments)"},
     {"exit-at-end", 'e', ND_OPT_FLAG, NULL, ND_CMD_RUN, OFF(exit_at_end), NOCNT, 0, 0,
@@ -94,25 +94,25 @@ static const nd_opt_t nd_opts[] = {
      "no transactions (for brokers without them); replays are harmless"},
     {"canonical-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN, OFF(out_topics[ND_OUT_CANONICAL]),
      NOCNT, 0, 0, "output topic of canonical records"},
-    {"memberships-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN,
-     OFF(out_topics[ND_OUT_MEMBERSHIPS]), NOCNT, 0, 0, "output topic of membership records"},
-    {"clusters-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN, OFF(out_topics[ND_OUT_CLUSTERS]),
-     NOCNT, 0, 0, "output topic of cluster count records"},
-    {"rejects-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN, OFF(out_topics[ND_OUT_REJECTS]),
-     NOCNT, 0, 0, "output topic of rejected inputs"},
+    {"memberships-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN, OFF(out_topics[ND_OUT_MEMBERSHIPS]),
+     NOCNT, 0, 0, "output topic of membership records"},
+    {"clusters-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN, OFF(out_topics[ND_OUT_CLUSTERS]), NOCNT,
+     0, 0, "output topic of cluster count records"},
+    {"rejects-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN, OFF(out_topics[ND_OUT_REJECTS]), NOCNT, 0,
+     0, "output topic of rejected inputs"},
     {"state-topic", 0, ND_OPT_STR, "TOPIC", ND_CMD_RUN, OFF(state_topic), NOCNT, 0, 0,
      "compacted topic of engine state, replayed at start"},
     {"batch-size", 0, ND_OPT_INT, "N", ND_CMD_RUN, OFF(batch_size), NOCNT, 1, 1000000,
      "input messages per transaction at most"},
-    {"metrics-addr", 0, ND_OPT_STR, "ADDR", ND_CMD_RUN | ND_CMD_DEMO, OFF(metrics_addr),
-     NOCNT, 0, 0, "address of the Prometheus /metrics endpoint"},
-    {"metrics-port", 0, ND_OPT_INT, "PORT", ND_CMD_RUN | ND_CMD_DEMO, OFF(metrics_port), NOCNT,
-     0, 65535, "port of the /metrics endpoint (0: off)"},
-    {"log-interval", 0, ND_OPT_INT, "SECONDS", ND_CMD_RUN | ND_CMD_DEMO, OFF(log_interval_s),
-     NOCNT, 0, 86400, "seconds between progress log lines (0: off)"},
+    {"metrics-addr", 0, ND_OPT_STR, "ADDR", ND_CMD_RUN | ND_CMD_DEMO, OFF(metrics_addr), NOCNT, 0,
+     0, "address of the Prometheus /metrics endpoint"},
+    {"metrics-port", 0, ND_OPT_INT, "PORT", ND_CMD_RUN | ND_CMD_DEMO, OFF(metrics_port), NOCNT, 0,
+     65535, "port of the /metrics endpoint (0: off)"},
+    {"log-interval", 0, ND_OPT_INT, "SECONDS", ND_CMD_RUN | ND_CMD_DEMO, OFF(log_interval_s), NOCNT,
+     0, 86400, "seconds between progress log lines (0: off)"},
     /* broker */
-    {"broker-count", 0, ND_OPT_INT, "N", ND_CMD_BROKER | ND_CMD_DEMO, OFF(broker_count), NOCNT,
-     1, 16, "brokers in the embedded mock cluster"},
+    {"broker-count", 0, ND_OPT_INT, "N", ND_CMD_BROKER | ND_CMD_DEMO, OFF(broker_count), NOCNT, 1,
+     16, "brokers in the embedded mock cluster"},
     {"topic", 't', ND_OPT_LIST, "NAME[:PARTITIONS]", ND_CMD_BROKER, OFF(broker_topics),
      OFF(n_broker_topics), 0, 0, "create a topic at start; repeatable"},
     /* demo */
@@ -124,10 +124,14 @@ static const nd_opt_t nd_opts[] = {
 static const char *nd_cmd_name(int cmd)
 {
     switch (cmd) {
-    case ND_CMD_DEDUP: return "dedup";
-    case ND_CMD_RUN: return "run";
-    case ND_CMD_BROKER: return "broker";
-    case ND_CMD_DEMO: return "demo";
+    case ND_CMD_DEDUP:
+        return "dedup";
+    case ND_CMD_RUN:
+        return "run";
+    case ND_CMD_BROKER:
+        return "broker";
+    case ND_CMD_DEMO:
+        return "demo";
     }
     return "?";
 }
@@ -135,10 +139,14 @@ static const char *nd_cmd_name(int cmd)
 static const char *nd_cmd_synopsis(int cmd)
 {
     switch (cmd) {
-    case ND_CMD_DEDUP: return "newsdedup dedup --in FILE|- --out-dir DIR [options]";
-    case ND_CMD_RUN: return "newsdedup run -b BROKERS -G GROUP [options] TOPIC...";
-    case ND_CMD_BROKER: return "newsdedup broker [--broker-count N] [--topic NAME[:P]]...";
-    case ND_CMD_DEMO: return "newsdedup demo [options]";
+    case ND_CMD_DEDUP:
+        return "newsdedup dedup --in FILE|- --out-dir DIR [options]";
+    case ND_CMD_RUN:
+        return "newsdedup run -b BROKERS -G GROUP [options] TOPIC...";
+    case ND_CMD_BROKER:
+        return "newsdedup broker [--broker-count N] [--topic NAME[:P]]...";
+    case ND_CMD_DEMO:
+        return "newsdedup demo [options]";
     }
     return "";
 }
@@ -195,16 +203,25 @@ static void nd_opt_value_str(const nd_opt_t *o, const nd_cli_conf_t *conf, char 
     const void *p = base + o->off;
     out[0] = '\0';
     switch (o->type) {
-    case ND_OPT_FLAG: snprintf(out, out_size, "%s", *(const int *)p ? "on" : "off"); break;
-    case ND_OPT_INT: snprintf(out, out_size, "%d", *(const int *)p); break;
-    case ND_OPT_U32: snprintf(out, out_size, "%u", *(const uint32_t *)p); break;
-    case ND_OPT_DOUBLE: snprintf(out, out_size, "%g", *(const double *)p); break;
+    case ND_OPT_FLAG:
+        snprintf(out, out_size, "%s", *(const int *)p ? "on" : "off");
+        break;
+    case ND_OPT_INT:
+        snprintf(out, out_size, "%d", *(const int *)p);
+        break;
+    case ND_OPT_U32:
+        snprintf(out, out_size, "%u", *(const uint32_t *)p);
+        break;
+    case ND_OPT_DOUBLE:
+        snprintf(out, out_size, "%g", *(const double *)p);
+        break;
     case ND_OPT_STR: {
         const char *s = *(const char *const *)p;
         snprintf(out, out_size, "%s", s ? s : "");
         break;
     }
-    case ND_OPT_LIST: break;
+    case ND_OPT_LIST:
+        break;
     case ND_OPT_DURATION: {
         int64_t ms = *(const int64_t *)p;
         if (ms % 3600000 == 0)
@@ -232,7 +249,9 @@ static int nd_opt_set(const nd_opt_t *o, nd_cli_conf_t *conf, const char *arg, c
     void *p = base + o->off;
     char *end;
     switch (o->type) {
-    case ND_OPT_FLAG: *(int *)p = 1; return 0;
+    case ND_OPT_FLAG:
+        *(int *)p = 1;
+        return 0;
     case ND_OPT_INT:
     case ND_OPT_U32:
     case ND_OPT_DOUBLE: {
@@ -255,7 +274,9 @@ static int nd_opt_set(const nd_opt_t *o, nd_cli_conf_t *conf, const char *arg, c
         }
         return 0;
     }
-    case ND_OPT_STR: *(const char **)p = arg; return 0;
+    case ND_OPT_STR:
+        *(const char **)p = arg;
+        return 0;
     case ND_OPT_LIST: {
         int *cnt = (int *)(base + o->count_off);
         if (*cnt >= ND_CLI_LIST_MAX) {
@@ -332,8 +353,8 @@ void nd_cli_options_markdown(FILE *f)
             fprintf(f, "| ");
             if (o->shortopt)
                 fprintf(f, "`-%c`, ", o->shortopt);
-            fprintf(f, "`--%s%s%s` | %s | %s |\n", o->name, o->arg ? " " : "",
-                    o->arg ? o->arg : "", o->type == ND_OPT_FLAG ? "off" : val, o->desc);
+            fprintf(f, "`--%s%s%s` | %s | %s |\n", o->name, o->arg ? " " : "", o->arg ? o->arg : "",
+                    o->type == ND_OPT_FLAG ? "off" : val, o->desc);
         }
         fputc('\n', f);
     }

@@ -34,21 +34,21 @@ typedef enum nd_err_e {
     ND_ERR_INVALID_ARG, /* a caller passed an invalid argument or config value */
     ND_ERR_IO,          /* a read or write failed */
     /* Input articles (each is a reject reason) */
-    ND_ERR_EMPTY,         /* the message or line is empty or blank */
-    ND_ERR_BAD_JSON,      /* not well-formed JSON */
-    ND_ERR_NOT_OBJECT,    /* JSON, but the top level is not an object */
-    ND_ERR_WRONG_TYPE,    /* a known ninjs field has the wrong JSON type */
-    ND_ERR_BAD_UTF8,      /* invalid UTF-8 in the document */
-    ND_ERR_TOO_LARGE,     /* the document exceeds the configured size limit */
-    ND_ERR_TOO_DEEP,      /* nesting exceeds the configured depth limit */
-    ND_ERR_MISSING_URI,   /* no uri (or an empty one) */
-    ND_ERR_MISSING_TEXT,  /* no body text, or the text normalises to nothing */
-    ND_ERR_BAD_TIME,      /* a time field is present but not ISO 8601 */
+    ND_ERR_EMPTY,        /* the message or line is empty or blank */
+    ND_ERR_BAD_JSON,     /* not well-formed JSON */
+    ND_ERR_NOT_OBJECT,   /* JSON, but the top level is not an object */
+    ND_ERR_WRONG_TYPE,   /* a known ninjs field has the wrong JSON type */
+    ND_ERR_BAD_UTF8,     /* invalid UTF-8 in the document */
+    ND_ERR_TOO_LARGE,    /* the document exceeds the configured size limit */
+    ND_ERR_TOO_DEEP,     /* nesting exceeds the configured depth limit */
+    ND_ERR_MISSING_URI,  /* no uri (or an empty one) */
+    ND_ERR_MISSING_TEXT, /* no body text, or the text normalises to nothing */
+    ND_ERR_BAD_TIME,     /* a time field is present but not ISO 8601 */
     /* Snapshots */
-    ND_ERR_SNAPSHOT_FOREIGN,  /* the file is not a newsdedup snapshot */
-    ND_ERR_SNAPSHOT_VERSION,  /* a snapshot of an unsupported format version */
-    ND_ERR_SNAPSHOT_CORRUPT,  /* checksum mismatch or truncated snapshot */
-    ND_ERR_SNAPSHOT_CONFIG,   /* snapshot made with incompatible engine settings */
+    ND_ERR_SNAPSHOT_FOREIGN, /* the file is not a newsdedup snapshot */
+    ND_ERR_SNAPSHOT_VERSION, /* a snapshot of an unsupported format version */
+    ND_ERR_SNAPSHOT_CORRUPT, /* checksum mismatch or truncated snapshot */
+    ND_ERR_SNAPSHOT_CONFIG,  /* snapshot made with incompatible engine settings */
     /* Kafka */
     ND_ERR_KAFKA,       /* a Kafka client error; the errstr says which */
     ND_ERR_KAFKA_FATAL, /* a fatal Kafka error (fenced producer, ...) */
@@ -109,8 +109,7 @@ nd_err_t nd_buf_reserve(nd_buf_t *b, size_t extra);
 nd_err_t nd_buf_append(nd_buf_t *b, const void *data, size_t len);
 nd_err_t nd_buf_putc(nd_buf_t *b, char c);
 /* nd_buf_printf: append printf-formatted text. */
-nd_err_t nd_buf_printf(nd_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+nd_err_t nd_buf_printf(nd_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * nd_buf_json_str: append s as a JSON string literal (with the quotes),
  * escaping '"', '\\' and control characters. s must be valid UTF-8.

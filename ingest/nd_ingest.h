@@ -222,12 +222,11 @@ struct rd_kafka_s *nd_consumer_handle(const nd_consumer_t *c);
  * (nd_consumer_messages_destroy). The batch comes in event order: the
  * partitions' messages merged by message timestamp (ties by topic, then
  * partition), each partition in offset order, so which article of a story
- * is "first seen" follows the wires' timestamps, not fetch order. Messages of a partition set that is not
- * whole are dropped (not ours to decide while paused); a rebalance during the
- * call drops what was taken before it (fetching restarts from the committed
- * offsets) and bumps nd_consumer_generation(). Also re-checks an incomplete
- * assignment every few seconds. @return 0, or -1 on a fatal consumer error
- * (e.g. fenced by a newer instance of the group) with errstr.
+ * is "first seen" follows the wires' timestamps, not fetch order. Messages of a partition set that
+ * is not whole are dropped (not ours to decide while paused); a rebalance during the call drops
+ * what was taken before it (fetching restarts from the committed offsets) and bumps
+ * nd_consumer_generation(). Also re-checks an incomplete assignment every few seconds. @return 0,
+ * or -1 on a fatal consumer error (e.g. fenced by a newer instance of the group) with errstr.
  */
 int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size_t cap, size_t *n,
                         int wait_ms, int linger_ms, char *errstr, size_t errstr_size);

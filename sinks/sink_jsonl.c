@@ -31,8 +31,7 @@ static nd_err_t nd_jsonl_flush(void *opaque, char *errstr, size_t errstr_size)
     nd_sink_jsonl_t *j = opaque;
     for (int i = 0; i < ND_OUT__CNT; i++) {
         if (fflush(j->f[i]) != 0) {
-            snprintf(errstr, errstr_size, "flushing %s.jsonl: %s", nd_out_name(i),
-                     strerror(errno));
+            snprintf(errstr, errstr_size, "flushing %s.jsonl: %s", nd_out_name(i), strerror(errno));
             return ND_ERR_IO;
         }
     }

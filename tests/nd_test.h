@@ -62,9 +62,9 @@ static int nd_test_skip_current_;
         else                                                                                       \
             nd_test_failed_++;                                                                     \
         fprintf(stderr, "%s %s\n",                                                                 \
-                nd_test_skip_current_                 ? "skip"                                     \
+                nd_test_skip_current_               ? "skip"                                       \
                 : nd_test_checks_failed_ == before_ ? "ok  "                                       \
-                                                      : "FAIL",                                    \
+                                                    : "FAIL",                                      \
                 #fn);                                                                              \
     } while (0)
 

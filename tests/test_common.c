@@ -12,8 +12,7 @@ static void err_names_are_unique_and_stable(void)
         ND_EXPECT(strcmp(nd_err_name(i), "unknown"), "code %d has no name", i);
         ND_EXPECT(strcmp(nd_err_str(i), "Unknown error"), "code %d has no text", i);
         for (int j = 0; j < i; j++)
-            ND_EXPECT(strcmp(nd_err_name(i), nd_err_name(j)), "codes %d and %d share a name", i,
-                      j);
+            ND_EXPECT(strcmp(nd_err_name(i), nd_err_name(j)), "codes %d and %d share a name", i, j);
     }
 }
 

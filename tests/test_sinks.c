@@ -48,10 +48,11 @@ static void canonical_embeds_document_unchanged(void)
     nd_article_t a = sample_article();
     nd_decision_t d = sample_decision(ND_VERDICT_NEW);
     ND_ASSERT(nd_record_canonical(&b, &a, &d) == ND_ERR_NO_ERROR);
-    const char *want = "{\"cluster\":\"00ab00cd00ef0012\",\"uri\":\"urn:a:1\",\"source\":\"Agency\","
-                       "\"headline\":\"Pact \\\"signed\\\"\",\"event_time\":"
-                       "\"2024-01-17T09:30:00.000Z\",\"document\":{\"uri\":\"urn:a:1\","
-                       "\"headline\":\"Pact \\\"signed\\\"\"}}";
+    const char *want =
+        "{\"cluster\":\"00ab00cd00ef0012\",\"uri\":\"urn:a:1\",\"source\":\"Agency\","
+        "\"headline\":\"Pact \\\"signed\\\"\",\"event_time\":"
+        "\"2024-01-17T09:30:00.000Z\",\"document\":{\"uri\":\"urn:a:1\","
+        "\"headline\":\"Pact \\\"signed\\\"\"}}";
     ND_EXPECT(!strcmp(b.p, want), "got %s", b.p);
     nd_buf_free(&b);
 }
@@ -62,10 +63,11 @@ static void membership_of_duplicate_and_new(void)
     nd_article_t a = sample_article();
     nd_decision_t d = sample_decision(ND_VERDICT_DUPLICATE);
     ND_ASSERT(nd_record_membership(&b, &a, &d) == ND_ERR_NO_ERROR);
-    ND_EXPECT(!strcmp(b.p, "{\"id\":\"urn:a:1\",\"cluster\":\"00ab00cd00ef0012\",\"duplicate\":true,"
-                           "\"duplicate_of\":\"urn:a:0\",\"matched\":\"urn:a:0\",\"similarity\":"
-                           "0.8765,\"exact\":false,\"source\":\"Agency\",\"event_time\":"
-                           "\"2024-01-17T09:30:00.000Z\"}"),
+    ND_EXPECT(!strcmp(b.p,
+                      "{\"id\":\"urn:a:1\",\"cluster\":\"00ab00cd00ef0012\",\"duplicate\":true,"
+                      "\"duplicate_of\":\"urn:a:0\",\"matched\":\"urn:a:0\",\"similarity\":"
+                      "0.8765,\"exact\":false,\"source\":\"Agency\",\"event_time\":"
+                      "\"2024-01-17T09:30:00.000Z\"}"),
               "got %s", b.p);
     nd_buf_reset(&b);
     d = sample_decision(ND_VERDICT_NEW);
@@ -93,8 +95,8 @@ static void reject_replaces_invalid_utf8(void)
 {
     nd_buf_t b = {0};
     const char input[] = "{\"uri\":\"x\xff\xc3\"}";
-    nd_reject_t r = {ND_ERR_BAD_UTF8, "invalid UTF-8 at byte 9", "feed.jsonl", -1, 7, input,
-                     sizeof(input) - 1};
+    nd_reject_t r = {ND_ERR_BAD_UTF8, "invalid UTF-8 at byte 9", "feed.jsonl", -1, 7,
+                     input,           sizeof(input) - 1};
     ND_ASSERT(nd_record_reject(&b, &r) == ND_ERR_NO_ERROR);
     ND_EXPECT(!strcmp(b.p, "{\"reason\":\"bad_utf8\",\"error\":\"invalid UTF-8 at byte 9\","
                            "\"origin\":\"feed.jsonl\",\"partition\":-1,\"offset\":7,\"input\":"
@@ -111,8 +113,8 @@ typedef struct {
     int fail;
 } mem_sink_t;
 
-static nd_err_t mem_write(void *o, nd_out_t out, const char *key, size_t key_len,
-                          const char *v, size_t vl, const nd_reject_t *rej)
+static nd_err_t mem_write(void *o, nd_out_t out, const char *key, size_t key_len, const char *v,
+                          size_t vl, const nd_reject_t *rej)
 {
     mem_sink_t *m = o;
     (void)v;
