@@ -5,11 +5,12 @@
  *  - articles live in a chunked pool (nd_pool_t) and are named by a 32-bit
  *    index; every table holds such indices, never pointers;
  *  - nd_itab_t is an open-addressed table of 32-bit entries (8-bit tag from
- *    the key's hash, 24-bit index) that grows by Redis-style incremental
- *    rehash: the hash of an entry is recomputed from the record it names, so
- *    the table itself stores 4 bytes per entry;
- *  - one table per LSH band, one for uris, one for exact texts, one for
- *    cluster ids; a binary min-heap on (event time, seq) drives eviction.
+ *    the key's hash, 24-bit index) that grows (and, after evictions, shrinks)
+ *    by Redis-style incremental rehash: the hash of an entry is recomputed
+ *    from the record it names, so the table itself stores 4 bytes per entry;
+ *  - one table per LSH band, one for uris, one for exact empty texts (other
+ *    exact duplicates are found through the bands), one for cluster ids; a
+ *    binary min-heap on (event time, arrival) drives eviction.
  */
 #ifndef ND_DEDUP_INT_H
 #define ND_DEDUP_INT_H
@@ -91,31 +92,53 @@ void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const
 
 /* ------------------------------------------------------------ pool, table */
 
-/* nd_pool_t: fixed-size records in chunks of 2^ND_POOL_SHIFT; growth never
- * moves a record, so it costs one chunk allocation, never a copy. */
+/*
+ * nd_pool_t: fixed-size records in chunks of 2^ND_POOL_SHIFT; growth never
+ * moves a record, so it costs one chunk allocation, never a copy. A take always
+ * hands out the lowest free index (a bitmap of used records and a per-chunk
+ * count find it), so that when the number of live records falls (a window
+ * evicting more than arrives) the high chunks empty out within one turnover of
+ * the window and are freed: the pool follows the live count without moving a
+ * record and without a free list of its own.
+ */
 #define ND_POOL_SHIFT 10
+#define ND_POOL_WORDS ((1u << ND_POOL_SHIFT) / 64)
+typedef struct nd_pool_chunk_s {
+    char *rec;                    /* NULL: freed (every record free) */
+    uint32_t used;                /* live records in this chunk */
+    uint64_t bits[ND_POOL_WORDS]; /* bit i set: record i is live */
+} nd_pool_chunk_t;
 typedef struct nd_pool_s {
-    char **chunks;
-    uint32_t nchunks, chunks_cap;
+    nd_pool_chunk_t *chunks;
+    uint32_t nchunks, chunks_cap; /* chunks [0, nchunks) exist (some may be freed) */
     uint32_t esize;
-    uint32_t next;  /* records [0, next) have been handed out at least once */
-    uint32_t *free; /* released indices, reused LIFO */
-    uint32_t nfree, free_cap;
     uint32_t live;
+    uint32_t allocated; /* chunks with records */
+    uint32_t low;       /* no chunk below this one has a free record */
 } nd_pool_t;
 
 void nd_pool_init(nd_pool_t *p, size_t esize);
 void nd_pool_free(nd_pool_t *p);
 /* nd_pool_reserve: make the next nd_pool_take() infallible. */
 nd_err_t nd_pool_reserve(nd_pool_t *p);
-/* nd_pool_take: a zeroed record's index; nd_pool_reserve() must have succeeded. */
+/* nd_pool_take: the lowest free index, its record zeroed; nd_pool_reserve()
+ * must have succeeded. */
 uint32_t nd_pool_take(nd_pool_t *p);
-/* nd_pool_put: release idx (its free-list room was reserved by take). */
+/* nd_pool_put: release idx; a chunk left empty is freed (except chunk 0). */
 void nd_pool_put(nd_pool_t *p, uint32_t idx);
+/* nd_pool_live_at: 1 if record idx is handed out. */
+static inline int nd_pool_live_at(const nd_pool_t *p, uint32_t idx)
+{
+    uint32_t c = idx >> ND_POOL_SHIFT, o = idx & ((1u << ND_POOL_SHIFT) - 1);
+    return c < p->nchunks && (p->chunks[c].bits[o >> 6] >> (o & 63) & 1);
+}
 static inline void *nd_pool_get(const nd_pool_t *p, uint32_t idx)
 {
-    return p->chunks[idx >> ND_POOL_SHIFT] + (size_t)(idx & ((1u << ND_POOL_SHIFT) - 1)) * p->esize;
+    return p->chunks[idx >> ND_POOL_SHIFT].rec +
+           (size_t)(idx & ((1u << ND_POOL_SHIFT) - 1)) * p->esize;
 }
+/* nd_pool_end: one past the highest index that may be live. */
+uint32_t nd_pool_end(const nd_pool_t *p);
 size_t nd_pool_bytes(const nd_pool_t *p);
 
 /* Largest record index an nd_itab_t entry can name. */
@@ -159,14 +182,19 @@ size_t nd_itab_bytes(const nd_itab_t *t);
 
 /* ------------------------------------------------------------------ engine */
 
-/* Slots kept at 16 bits (LSH band keys and verification); the rest at 8 bits. */
-#define ND_SIG_LO 64
+/* Slots that carry the LSH band keys (stored at ND_LO_BITS), and the rest
+ * (verification only, stored at ND_HI_BITS). */
+#define ND_SIG_LO ND_LSH_SLOTS
 #define ND_SIG_HI (ND_SIG_SLOTS - ND_SIG_LO)
 
 /* Sets smaller than this (in shingles) are compared by Jaccard, not containment:
  * the containment estimate of a tiny set is too noisy, and tiny templated notices
- * (dividends) are contained in each other word for word. */
-#define ND_CONTAIN_MIN_SHINGLES 30
+ * (dividends) are contained in each other word for word. 16 (was 30): a short
+ * copy that kept only a first paragraph and added a footer has 16-30 shingles,
+ * and Jaccard split it from its original (see docs/BENCHMARKS.md). */
+#ifndef ND_CONTAIN_MIN_SHINGLES
+#define ND_CONTAIN_MIN_SHINGLES 16
+#endif
 
 /* Candidates gathered per add (distinct articles), and how many are verified. */
 #define ND_CAND_MAX   1024
@@ -175,17 +203,72 @@ size_t nd_itab_bytes(const nd_itab_t *t);
 /* Evictions done per add at most (beyond the one a full index needs). */
 #define ND_EVICT_STEP 4
 
-typedef struct nd_art_s {
+/*
+ * Stored slot widths (b-bit MinHash). The first ND_SIG_LO slots carry the LSH
+ * band keys and are kept at ND_LO_BITS (12: two slots pack into 3 bytes, and a
+ * 2-row band key is those 24 bits); the other ND_SIG_HI at ND_HI_BITS. Both
+ * take part in verification, corrected for chance agreement (2^-bits). The
+ * widths (and the digit mask's) are build-time constants so that the measured
+ * alternatives (docs/BENCHMARKS.md "Engine memory") can be rebuilt with -D.
+ */
+#ifndef ND_LO_BITS_
+#define ND_LO_BITS_ 12
+#endif
+#ifndef ND_HI_BITS_
+#define ND_HI_BITS_ 6
+#endif
+#define ND_LO_BITS  ND_LO_BITS_
+#define ND_HI_BITS  ND_HI_BITS_
+#define ND_LO_MASK  ((1u << ND_LO_BITS) - 1)
+#define ND_LO_BYTES (ND_SIG_LO * ND_LO_BITS / 8)
+#define ND_HI_BYTES (ND_SIG_HI * ND_HI_BITS / 8)
+_Static_assert(ND_LO_BITS == 12 || ND_LO_BITS == 16, "ND_LO_BITS: 12 or 16");
+_Static_assert(ND_HI_BITS == 4 || ND_HI_BITS == 6 || ND_HI_BITS == 8, "ND_HI_BITS: 4, 6 or 8");
+
+/* The stored digit mask: the signature's 64-bit one, or folded (OR) to 32 bits. */
+#ifndef ND_MASK_BITS_
+#define ND_MASK_BITS_ 64
+#endif
+#if ND_MASK_BITS_ == 64
+typedef uint64_t nd_nmask_t;
+#else
+typedef uint32_t nd_nmask_t;
+#endif
+static inline nd_nmask_t nd_mask_fold(uint64_t m)
+{
+    return (nd_nmask_t)(ND_MASK_BITS_ == 64 ? m : m | m >> 32);
+}
+
+/* nd_lo_get: stored slot i (< ND_SIG_LO) of packed low slots p. */
+static inline uint32_t nd_lo_get(const uint8_t *p, uint32_t i)
+{
+#if ND_LO_BITS == 12
+    const uint8_t *q = p + 3 * (i >> 1);
+    uint32_t v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
+    return i & 1 ? v >> 12 : v & 0xfff;
+#else
+    return (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
+#endif
+}
+
+/*
+ * An indexed article: 4-byte aligned and packed (no tail padding). Event time
+ * is kept in whole seconds relative to the engine's epoch (the first event
+ * time it saw), so a window boundary is honoured to within a second; the
+ * arrival number keeps its low 32 bits and is compared by age (next_seq - seq),
+ * which is exact while the oldest indexed article is less than 2^32 arrivals
+ * old. (A 32-bit digit mask was tried: it let templated reports merge.)
+ */
+typedef struct __attribute__((packed, aligned(4))) nd_art_s {
     uint64_t uri_hash;
-    uint64_t text_hash;
-    uint64_t num_mask;
-    int64_t time_ms;
-    uint64_t seq;     /* arrival number: the tie-breaker everywhere */
-    uint32_t cluster; /* pool index of its cluster */
+    uint32_t text_hash; /* low 32 bits of the signature's text hash */
+    int32_t time_s;     /* seconds since dd->epoch_ms (clamped) */
+    uint32_t seq;       /* arrival number, low 32 bits: the tie-breaker everywhere */
+    uint32_t cluster;   /* pool index of its cluster */
     uint32_t n_shingles;
-    uint32_t heap_pos;
-    uint16_t lo[ND_SIG_LO];
-    uint8_t hi[ND_SIG_HI];
+    nd_nmask_t num_mask;
+    uint8_t lo[ND_LO_BYTES]; /* packed, see nd_lo_get */
+    uint8_t hi[ND_HI_BYTES];
 } nd_art_t;
 
 typedef struct nd_clu_s {
@@ -218,6 +301,8 @@ struct nd_dedup_s {
     uint32_t *heap;      /* article indices, min-heap on (time_ms, seq) */
     uint32_t heap_len, heap_cap;
     int64_t watermark; /* greatest event time seen; INT64_MIN before any */
+    int64_t epoch_ms;  /* article times are seconds since this (the first time seen) */
+    int epoch_set;
     uint64_t next_seq;
     nd_dedup_stats_t st;
     size_t extra_bytes;          /* canonical uri strings and source arrays */
@@ -225,9 +310,9 @@ struct nd_dedup_s {
     nd_cand_t cand[ND_CAND_MAX]; /* scratch for one add */
     uint32_t n_cand;
     uint32_t cand_set[2 * ND_CAND_MAX]; /* scratch: idx -> position + 1 in cand */
-    int64_t cutoff;                     /* scratch: articles older than this are out */
+    int32_t cutoff_s;                   /* scratch: articles older than this are out */
     uint32_t band_cur;                  /* scratch: band being probed */
-    const uint16_t *probe_lo;           /* scratch: the probing signature's 16-bit slots */
+    const uint16_t *probe_lo;           /* scratch: the probing signature's low slots */
 };
 
 static inline nd_art_t *nd_art(const nd_dedup_t *dd, uint32_t idx)
@@ -243,18 +328,23 @@ static inline nd_clu_t *nd_clu(const nd_dedup_t *dd, uint32_t idx)
 #define ND_BANDS_MAX (ND_SIG_LO / 2)
 
 /* lsh.c */
-/* nd_band_hash: the table key of band `band` of the 16-bit slots lo. */
+/* nd_band_hash: the table key of band `band` of the low slots lo (unpacked). */
 uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t rows);
+/* nd_lo_unpack: the ND_SIG_LO stored low slots of p as integers. */
+void nd_lo_unpack(const uint8_t *p, uint16_t lo[ND_SIG_LO]);
 /* nd_band_hashes: every band's key, bh[0..bands), each table's buckets prefetched. */
 void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint64_t *bh);
-void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t hi[ND_SIG_HI]);
+/* nd_sig_pack: the stored form of a signature: low slots unpacked (lo, for band
+ * keys) and packed (plo), high slots packed (hi), the folded digit mask. */
+void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_BYTES],
+                 uint8_t hi[ND_HI_BYTES], nd_nmask_t *mask);
 /*
  * nd_lsh_similarity: the verified similarity of two packed signatures with set
  * sizes na, nb and digit masks ma, mb: estimated containment (Jaccard for tiny
  * sets), or 0 when the smaller text's numbers are mostly absent from the other.
  */
-double nd_lsh_similarity(const uint16_t *alo, const uint8_t *ahi, uint32_t na, uint64_t ma,
-                         const uint16_t *blo, const uint8_t *bhi, uint32_t nb, uint64_t mb);
+double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd_nmask_t ma,
+                         const uint8_t *blo, const uint8_t *bhi, uint32_t nb, nd_nmask_t mb);
 /* nd_lsh_candidates: fill dd->cand from the band tables, given the probing
  * signature's slots and band keys (nd_band_hashes); @return their number. */
 uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,
@@ -279,8 +369,17 @@ nd_err_t nd_dedup_reserve(nd_dedup_t *dd);
  * cannot fail). Fills the record from the arguments; bh: the band keys
  * (nd_band_hashes). @return its index. */
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uri_hash, int64_t t, const nd_sig_t *sig,
-                                const uint16_t *lo, const uint8_t *hi, const uint64_t *bh,
+                                const uint8_t *plo, const uint8_t *hi, const uint64_t *bh,
                                 uint32_t cidx);
+/* nd_dedup_time_s: event time t (ms) as an article's stored seconds (sets the
+ * epoch on first use); nd_dedup_time_ms: the inverse, to the second. */
+int32_t nd_dedup_time_s(nd_dedup_t *dd, int64_t t);
+int64_t nd_dedup_time_ms(const nd_dedup_t *dd, int32_t s);
+/* nd_art_age: how many arrivals ago article a came (larger = older). */
+static inline uint32_t nd_art_age(const nd_dedup_t *dd, const nd_art_t *a)
+{
+    return (uint32_t)dd->next_seq - a->seq;
+}
 
 /* snapshot.c: load from memory (the file reader and the fuzzer use it). */
 nd_dedup_t *nd_dedup_load_mem(const nd_dedup_conf_t *conf, const uint8_t *data, size_t len,

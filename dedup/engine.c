@@ -34,10 +34,10 @@ void nd_dedup_conf_init(nd_dedup_conf_t *conf)
 uint64_t nd_dedup_fingerprint(const nd_dedup_conf_t *c)
 {
     char buf[256];
-    int n = snprintf(buf, sizeof(buf), "slots=%d k=%u b=%u r=%u t=%.17g seed=%llu w=%lld m=%u p=%d",
-                     ND_SIG_SLOTS, c->shingle_tokens, c->bands, c->rows, c->threshold,
-                     (unsigned long long)c->seed, (long long)c->window_ms, c->max_articles,
-                     (int)c->canonical);
+    int n = snprintf(
+        buf, sizeof(buf), "slots=%d/%d/%d k=%u b=%u r=%u t=%.17g seed=%llu w=%lld m=%u p=%d",
+        ND_SIG_SLOTS, ND_LO_BITS, ND_HI_BITS, c->shingle_tokens, c->bands, c->rows, c->threshold,
+        (unsigned long long)c->seed, (long long)c->window_ms, c->max_articles, (int)c->canonical);
     uint64_t h = XXH3_64bits(buf, (size_t)n);
     const char *ps = c->preferred_sources ? c->preferred_sources : "";
     return XXH3_64bits_withSeed(ps, strlen(ps), h);
@@ -60,15 +60,24 @@ static uint64_t uri_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
     (void)aux;
     return nd_art(ctx, idx)->uri_hash;
 }
+/* The text table (empty texts only) is keyed by the stored 32 bits. */
+static inline uint64_t text_key(uint32_t text_hash)
+{
+    return text_hash * 0x9E3779B97F4A7C15ULL;
+}
 static uint64_t text_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
 {
     (void)aux;
-    return nd_art(ctx, idx)->text_hash;
+    return text_key(nd_art(ctx, idx)->text_hash);
 }
 static uint64_t band_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
 {
     const nd_dedup_t *dd = ctx;
-    return nd_band_hash(dd->conf.seed, aux, nd_art(dd, idx)->lo, dd->conf.rows);
+    const uint8_t *p = nd_art(dd, idx)->lo;
+    uint16_t lo[ND_SIG_LO];
+    for (uint32_t r = 0; r < dd->conf.rows; r++)
+        lo[aux * dd->conf.rows + r] = (uint16_t)nd_lo_get(p, aux * dd->conf.rows + r);
+    return nd_band_hash(dd->conf.seed, aux, lo, dd->conf.rows);
 }
 static uint64_t clu_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
 {
@@ -184,9 +193,11 @@ void nd_dedup_destroy(nd_dedup_t *dd)
 {
     if (!dd)
         return;
-    for (uint32_t i = 0; i < dd->clus.next; i++) {
+    for (uint32_t i = 0; i < nd_pool_end(&dd->clus); i++) {
+        if (!nd_pool_live_at(&dd->clus, i))
+            continue;
         nd_clu_t *c = nd_clu(dd, i);
-        nd_free(c->canon_uri); /* NULL for released records (zeroed on take) */
+        nd_free(c->canon_uri);
         nd_free(c->src);
     }
     nd_pool_free(&dd->arts);
@@ -223,16 +234,18 @@ void nd_cluster_id_str(uint64_t id, char out[17])
 
 /* ------------------------------------------------------------------- heap */
 
+/* Eviction order: event time, then arrival. Only the top is ever removed, so
+ * articles need not know their heap position. */
 static inline int heap_less(const nd_dedup_t *dd, uint32_t a, uint32_t b)
 {
     const nd_art_t *x = nd_art(dd, a), *y = nd_art(dd, b);
-    return x->time_ms < y->time_ms || (x->time_ms == y->time_ms && x->seq < y->seq);
+    return x->time_s < y->time_s ||
+           (x->time_s == y->time_s && nd_art_age(dd, x) > nd_art_age(dd, y));
 }
 
 static inline void heap_set(nd_dedup_t *dd, uint32_t pos, uint32_t idx)
 {
     dd->heap[pos] = idx;
-    nd_art(dd, idx)->heap_pos = pos;
 }
 
 static void heap_up(nd_dedup_t *dd, uint32_t pos)
@@ -265,14 +278,21 @@ static void heap_down(nd_dedup_t *dd, uint32_t pos)
     heap_set(dd, pos, idx);
 }
 
-static void heap_remove(nd_dedup_t *dd, uint32_t pos)
+/* Remove the top; give back memory when the heap is a quarter full. */
+static void heap_pop(nd_dedup_t *dd)
 {
     uint32_t last = dd->heap[--dd->heap_len];
-    if (pos == dd->heap_len)
-        return;
-    heap_set(dd, pos, last);
-    heap_up(dd, pos);
-    heap_down(dd, nd_art(dd, last)->heap_pos);
+    if (dd->heap_len) {
+        heap_set(dd, 0, last);
+        heap_down(dd, 0);
+    }
+    if (dd->heap_cap > 1024 && dd->heap_len < dd->heap_cap / 4) {
+        uint32_t *h = nd_realloc(dd->heap, (size_t)(dd->heap_cap / 2) * sizeof(uint32_t));
+        if (h) {
+            dd->heap = h;
+            dd->heap_cap /= 2;
+        }
+    }
 }
 
 static nd_err_t heap_reserve(nd_dedup_t *dd)
@@ -290,18 +310,24 @@ static nd_err_t heap_reserve(nd_dedup_t *dd)
 
 /* --------------------------------------------------------------- eviction */
 
-static void evict(nd_dedup_t *dd, uint32_t idx)
+/* Evict the article at the top of the heap. */
+static void evict_top(nd_dedup_t *dd)
 {
+    uint32_t idx = dd->heap[0];
     nd_art_t *a = nd_art(dd, idx);
     uint64_t bh[ND_BANDS_MAX];
-    if (a->n_shingles)
-        nd_band_hashes(dd, a->lo, bh);
+    if (a->n_shingles) {
+        uint16_t lo[ND_SIG_LO];
+        nd_lo_unpack(a->lo, lo);
+        nd_band_hashes(dd, lo, bh);
+    }
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
-    nd_itab_delete(&dd->text_tab, a->text_hash, idx);
-    if (a->n_shingles)
+    if (!a->n_shingles)
+        nd_itab_delete(&dd->text_tab, text_key(a->text_hash), idx);
+    else
         for (uint32_t b = 0; b < dd->conf.bands; b++)
             nd_itab_delete(&dd->band_tab[b], bh[b], idx);
-    heap_remove(dd, a->heap_pos);
+    heap_pop(dd);
     nd_clu_t *c = nd_clu(dd, a->cluster);
     if (--c->live == 0)
         nd_clu_release(dd, a->cluster);
@@ -317,17 +343,50 @@ static int64_t window_cutoff(const nd_dedup_t *dd, int64_t wm)
     return wm - dd->conf.window_ms;
 }
 
+/* The cutoff (ms) as stored seconds: an article is out when its time_s is
+ * below it (kept up to a second longer than the exact cutoff). */
+static int32_t cutoff_s(const nd_dedup_t *dd, int64_t cutoff)
+{
+    int64_t d;
+    if (cutoff == INT64_MIN || !dd->epoch_set)
+        return INT32_MIN;
+    if (__builtin_sub_overflow(cutoff, dd->epoch_ms, &d))
+        return cutoff > dd->epoch_ms ? INT32_MAX : INT32_MIN;
+    if (d <= (int64_t)INT32_MIN * 1000)
+        return INT32_MIN;
+    if (d >= (int64_t)INT32_MAX * 1000)
+        return INT32_MAX;
+    return (int32_t)(d >= 0 ? d / 1000 : -((-d + 999) / 1000)); /* floor */
+}
+
+int32_t nd_dedup_time_s(nd_dedup_t *dd, int64_t t)
+{
+    if (!dd->epoch_set) {
+        dd->epoch_ms = t;
+        dd->epoch_set = 1;
+    }
+    return cutoff_s(dd, t);
+}
+
+int64_t nd_dedup_time_ms(const nd_dedup_t *dd, int32_t s)
+{
+    int64_t t;
+    if (__builtin_add_overflow(dd->epoch_ms, (int64_t)s * 1000, &t))
+        return s < 0 ? INT64_MIN + 1 : INT64_MAX; /* only from a damaged snapshot */
+    return t;
+}
+
 /* Evict a bounded number of articles out of the window, and make room for one
  * more under max_articles. */
-static void evict_due(nd_dedup_t *dd, int64_t cutoff)
+static void evict_due(nd_dedup_t *dd, int32_t cut)
 {
     for (int n = 0; n < ND_EVICT_STEP && dd->heap_len; n++) {
-        if (nd_art(dd, dd->heap[0])->time_ms >= cutoff)
+        if (nd_art(dd, dd->heap[0])->time_s >= cut)
             break;
-        evict(dd, dd->heap[0]);
+        evict_top(dd);
     }
     while (dd->heap_len && dd->heap_len >= dd->conf.max_articles)
-        evict(dd, dd->heap[0]);
+        evict_top(dd);
 }
 
 /* --------------------------------------------------------------- add path */
@@ -340,7 +399,7 @@ uint64_t nd_dedup_cluster_id(const char *uri, size_t len)
 struct find_s {
     const nd_dedup_t *dd;
     uint64_t h;
-    int64_t cutoff; /* INT64_MIN: any */
+    int32_t cutoff; /* INT32_MIN: any */
     uint32_t found;
 };
 
@@ -357,7 +416,7 @@ static int text_find_cb(void *arg, uint32_t idx)
 {
     struct find_s *f = arg;
     const nd_art_t *a = nd_art(f->dd, idx);
-    if (a->text_hash != f->h || a->time_ms < f->cutoff)
+    if (text_key(a->text_hash) != f->h || a->time_s < f->cutoff)
         return 0;
     f->found = idx;
     return 1;
@@ -365,12 +424,12 @@ static int text_find_cb(void *arg, uint32_t idx)
 
 static uint32_t find_uri(const nd_dedup_t *dd, uint64_t h)
 {
-    struct find_s f = {dd, h, INT64_MIN, UINT32_MAX};
+    struct find_s f = {dd, h, INT32_MIN, UINT32_MAX};
     nd_itab_find(&dd->uri_tab, h, uri_find_cb, &f);
     return f.found;
 }
 
-static uint32_t find_text(const nd_dedup_t *dd, uint64_t h, int64_t cutoff)
+static uint32_t find_text(const nd_dedup_t *dd, uint64_t h, int32_t cutoff)
 {
     struct find_s f = {dd, h, cutoff, UINT32_MAX};
     nd_itab_find(&dd->text_tab, h, text_find_cb, &f);
@@ -383,11 +442,11 @@ static void sort_cands(nd_dedup_t *dd)
     /* insertion sort keyed on (hits desc, seq asc); n is small in practice */
     for (uint32_t i = 1; i < dd->n_cand; i++) {
         nd_cand_t c = dd->cand[i];
-        uint64_t cs = nd_art(dd, c.idx)->seq;
+        uint32_t cs = nd_art_age(dd, nd_art(dd, c.idx));
         uint32_t j = i;
         while (j > 0) {
             nd_cand_t *p = &dd->cand[j - 1];
-            if (p->hits > c.hits || (p->hits == c.hits && nd_art(dd, p->idx)->seq < cs))
+            if (p->hits > c.hits || (p->hits == c.hits && nd_art_age(dd, nd_art(dd, p->idx)) > cs))
                 break;
             dd->cand[j] = *p;
             j--;
@@ -506,30 +565,32 @@ static uint32_t new_cluster(nd_dedup_t *dd, uint64_t id, uint32_t *src0)
 }
 
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd_sig_t *sig,
-                                const uint16_t *lo, const uint8_t *hi, const uint64_t *bh,
+                                const uint8_t *plo, const uint8_t *hi, const uint64_t *bh,
                                 uint32_t cidx)
 {
+    int32_t ts = nd_dedup_time_s(dd, t);
     uint32_t idx = nd_pool_take(&dd->arts);
     nd_art_t *a = nd_art(dd, idx);
     a->uri_hash = uh;
-    a->text_hash = sig->text_hash;
-    a->num_mask = sig->num_mask;
-    a->time_ms = t;
-    a->seq = dd->next_seq++;
+    a->text_hash = (uint32_t)sig->text_hash;
+    a->num_mask = nd_mask_fold(sig->num_mask);
+    a->time_s = ts;
+    a->seq = (uint32_t)dd->next_seq++;
     a->cluster = cidx;
     a->n_shingles = sig->n_shingles;
-    memcpy(a->lo, lo, sizeof(a->lo));
+    memcpy(a->lo, plo, sizeof(a->lo));
     memcpy(a->hi, hi, sizeof(a->hi));
     nd_itab_insert(&dd->uri_tab, uh, idx);
-    uint32_t old = find_text(dd, sig->text_hash, INT64_MIN);
-    if (old == UINT32_MAX || !nd_itab_replace(&dd->text_tab, sig->text_hash, old, idx))
-        nd_itab_insert(&dd->text_tab, sig->text_hash, idx);
-    if (sig->n_shingles)
+    if (!sig->n_shingles) {
+        uint64_t k = text_key((uint32_t)sig->text_hash);
+        uint32_t old = find_text(dd, k, INT32_MIN);
+        if (old == UINT32_MAX || !nd_itab_replace(&dd->text_tab, k, old, idx))
+            nd_itab_insert(&dd->text_tab, k, idx);
+    } else
         for (uint32_t b = 0; b < dd->conf.bands; b++)
             nd_itab_insert(&dd->band_tab[b], bh[b], idx);
-    dd->heap[dd->heap_len] = idx;
-    a->heap_pos = dd->heap_len++;
-    heap_up(dd, a->heap_pos);
+    dd->heap[dd->heap_len++] = idx;
+    heap_up(dd, dd->heap_len - 1);
     dd->st.indexed++;
     return idx;
 }
@@ -574,35 +635,55 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
 
     int64_t t = item_time(dd, it);
     int64_t wm = dd->watermark == ND_TIME_NONE_ || t > dd->watermark ? t : dd->watermark;
-    int64_t cutoff = window_cutoff(dd, wm);
+    int32_t cutoff = cutoff_s(dd, window_cutoff(dd, wm));
     evict_due(dd, cutoff);
     nd_err_t err = nd_dedup_reserve(dd);
     if (err)
         return err;
 
     uint16_t lo[ND_SIG_LO];
-    uint8_t hi[ND_SIG_HI];
+    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
+    nd_nmask_t mask;
     uint64_t bh[ND_BANDS_MAX];
-    nd_sig_pack(sig, lo, hi);
+    nd_sig_pack(sig, lo, plo, hi, &mask);
     nd_band_hashes(dd, lo, bh);
 
-    /* decide (read-only) */
-    uint32_t match = find_text(dd, sig->text_hash, cutoff);
-    double best = match != UINT32_MAX ? 1.0 : 0.0;
-    int exact = match != UINT32_MAX;
-    if (!exact && sig->n_shingles) {
-        dd->cutoff = cutoff;
+    /* decide (read-only). The exact-text fast path: an empty text through the
+     * text table; any other text has the signature of its exact duplicates, so
+     * they are candidates in every band (the newest in the window wins). */
+    uint32_t match = UINT32_MAX;
+    double best = 0.0;
+    int exact = 0;
+    if (!sig->n_shingles) {
+        match = find_text(dd, text_key((uint32_t)sig->text_hash), cutoff);
+        exact = match != UINT32_MAX;
+        best = exact ? 1.0 : 0.0;
+    } else {
+        dd->cutoff_s = cutoff;
         nd_lsh_candidates(dd, lo, bh, sig->n_shingles);
+        uint32_t exact_age = UINT32_MAX;
+        for (uint32_t i = 0; i < dd->n_cand; i++) {
+            const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
+            if (dd->cand[i].hits == dd->conf.bands && a->text_hash == (uint32_t)sig->text_hash &&
+                a->n_shingles == sig->n_shingles && nd_art_age(dd, a) < exact_age) {
+                exact_age = nd_art_age(dd, a);
+                match = dd->cand[i].idx;
+            }
+        }
+        exact = match != UINT32_MAX;
+        best = exact ? 1.0 : 0.0;
+    }
+    if (!exact && sig->n_shingles) {
         sort_cands(dd);
         uint32_t nv = dd->n_cand < ND_VERIFY_MAX ? dd->n_cand : ND_VERIFY_MAX;
-        uint64_t best_seq = UINT64_MAX;
+        uint32_t best_age = 0;
         for (uint32_t i = 0; i < nv; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
-            double s = nd_lsh_similarity(lo, hi, sig->n_shingles, sig->num_mask, a->lo, a->hi,
+            double s = nd_lsh_similarity(plo, hi, sig->n_shingles, mask, a->lo, a->hi,
                                          a->n_shingles, a->num_mask);
-            if (s > best || (s == best && a->seq < best_seq)) {
+            if (s > best || (s == best && nd_art_age(dd, a) > best_age)) {
                 best = s;
-                best_seq = a->seq;
+                best_age = nd_art_age(dd, a);
                 match = dd->cand[i].idx;
             }
         }
@@ -637,7 +718,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     const char *matched = c->canon_uri;
     uint32_t matched_len = c->canon_uri_len;
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, lo, hi, bh, cidx);
+    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx);
 
     dd->st.added++;
     out->verdict = match == UINT32_MAX ? ND_VERDICT_NEW : ND_VERDICT_DUPLICATE;
@@ -667,7 +748,7 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *s
         return ND_ERR_NO_ERROR;
     int64_t t = item_time(dd, it);
     int64_t wm = dd->watermark == ND_TIME_NONE_ || t > dd->watermark ? t : dd->watermark;
-    evict_due(dd, window_cutoff(dd, wm));
+    evict_due(dd, cutoff_s(dd, window_cutoff(dd, wm)));
     nd_err_t err = nd_dedup_reserve(dd);
     if (err)
         return err;
@@ -692,12 +773,13 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *s
         c = nd_clu(dd, cidx);
     }
     uint16_t lo[ND_SIG_LO];
-    uint8_t hi[ND_SIG_HI];
+    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
+    nd_nmask_t mask;
     uint64_t bh[ND_BANDS_MAX];
-    nd_sig_pack(sig, lo, hi);
+    nd_sig_pack(sig, lo, plo, hi, &mask);
     nd_band_hashes(dd, lo, bh);
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, lo, hi, bh, cidx);
+    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx);
     return ND_ERR_NO_ERROR;
 }
 

@@ -9,7 +9,8 @@
  *
  * Growth is incremental, after Redis' dictRehash: when the live table passes
  * 85% (entries + tombstones) a new one sized for twice the entries is made and
- * each later reserve moves ND_ITAB_STEP buckets of the old one across. Moved
+ * each later reserve moves ND_ITAB_STEP buckets of the old one across. The same
+ * move halves a table whose load fell under 0.25 (after evictions). Moved
  * buckets become empty; probes of the draining table start at the move cursor
  * (see probe_start), which keeps its chains intact and short. A deletion in the
  * live table that ends a chain leaves no tombstone.
@@ -44,63 +45,90 @@ void nd_pool_init(nd_pool_t *p, size_t esize)
 void nd_pool_free(nd_pool_t *p)
 {
     for (uint32_t i = 0; i < p->nchunks; i++)
-        nd_free(p->chunks[i]);
+        nd_free(p->chunks[i].rec);
     nd_free(p->chunks);
-    nd_free(p->free);
     memset(p, 0, sizeof(*p));
+}
+
+/* The first chunk at or after p->low with a free record, or nchunks. */
+static uint32_t pool_first_free(nd_pool_t *p)
+{
+    if (p->low > p->nchunks)
+        p->low = p->nchunks;
+    while (p->low < p->nchunks && p->chunks[p->low].used == (1u << ND_POOL_SHIFT))
+        p->low++;
+    return p->low;
 }
 
 nd_err_t nd_pool_reserve(nd_pool_t *p)
 {
-    if (p->nfree == 0 && p->next == p->nchunks << ND_POOL_SHIFT) {
-        if (p->next > ND_ITAB_MAX_IDX)
+    uint32_t c = pool_first_free(p);
+    if (c < p->nchunks && p->chunks[c].rec)
+        return ND_ERR_NO_ERROR;
+    if (c == p->nchunks) {
+        if ((uint64_t)c << ND_POOL_SHIFT > ND_ITAB_MAX_IDX)
             return ND_ERR_NOMEM;
         if (p->nchunks == p->chunks_cap) {
             uint32_t nc = p->chunks_cap ? p->chunks_cap * 2 : 8;
-            char **c = nd_realloc(p->chunks, nc * sizeof(*c));
-            if (!c)
+            nd_pool_chunk_t *n = nd_realloc(p->chunks, nc * sizeof(*n));
+            if (!n)
                 return ND_ERR_NOMEM;
-            p->chunks = c;
+            p->chunks = n;
             p->chunks_cap = nc;
         }
-        char *chunk = nd_malloc((size_t)p->esize << ND_POOL_SHIFT);
-        if (!chunk)
-            return ND_ERR_NOMEM;
-        p->chunks[p->nchunks++] = chunk;
+        memset(&p->chunks[c], 0, sizeof(p->chunks[c]));
+        p->nchunks++;
     }
-    /* the free list can always take back every record handed out */
-    uint32_t need = p->next + 1;
-    if (p->free_cap < need) {
-        uint32_t nc = p->free_cap ? p->free_cap * 2 : 1024;
-        while (nc < need)
-            nc *= 2;
-        uint32_t *f = nd_realloc(p->free, nc * sizeof(*f));
-        if (!f)
-            return ND_ERR_NOMEM;
-        p->free = f;
-        p->free_cap = nc;
-    }
+    p->chunks[c].rec = nd_malloc((size_t)p->esize << ND_POOL_SHIFT);
+    if (!p->chunks[c].rec)
+        return ND_ERR_NOMEM;
+    p->allocated++;
     return ND_ERR_NO_ERROR;
 }
 
 uint32_t nd_pool_take(nd_pool_t *p)
 {
-    uint32_t idx = p->nfree ? p->free[--p->nfree] : p->next++;
-    memset(nd_pool_get(p, idx), 0, p->esize);
+    uint32_t c = pool_first_free(p);
+    nd_pool_chunk_t *ch = &p->chunks[c];
+    uint32_t w = 0;
+    while (ch->bits[w] == ~0ULL)
+        w++;
+    uint32_t o = w * 64 + (uint32_t)__builtin_ctzll(~ch->bits[w]);
+    ch->bits[w] |= 1ULL << (o & 63);
+    ch->used++;
     p->live++;
+    uint32_t idx = c << ND_POOL_SHIFT | o;
+    memset(nd_pool_get(p, idx), 0, p->esize);
     return idx;
 }
 
 void nd_pool_put(nd_pool_t *p, uint32_t idx)
 {
-    p->free[p->nfree++] = idx;
+    uint32_t c = idx >> ND_POOL_SHIFT, o = idx & ((1u << ND_POOL_SHIFT) - 1);
+    nd_pool_chunk_t *ch = &p->chunks[c];
+    ch->bits[o >> 6] &= ~(1ULL << (o & 63));
+    ch->used--;
     p->live--;
+    if (c < p->low)
+        p->low = c;
+    if (ch->used == 0 && c > 0) {
+        nd_free(ch->rec);
+        ch->rec = NULL;
+        p->allocated--;
+        while (p->nchunks > 1 && !p->chunks[p->nchunks - 1].rec)
+            p->nchunks--;
+    }
+}
+
+uint32_t nd_pool_end(const nd_pool_t *p)
+{
+    return p->nchunks << ND_POOL_SHIFT;
 }
 
 size_t nd_pool_bytes(const nd_pool_t *p)
 {
-    return ((size_t)p->nchunks << ND_POOL_SHIFT) * p->esize + p->chunks_cap * sizeof(char *) +
-           p->free_cap * sizeof(uint32_t);
+    return ((size_t)p->allocated << ND_POOL_SHIFT) * p->esize +
+           p->chunks_cap * sizeof(nd_pool_chunk_t);
 }
 
 /* ----------------------------------------------------------------- table */
@@ -160,11 +188,19 @@ nd_err_t nd_itab_reserve(nd_itab_t *t)
 {
     rehash_step(t, ND_ITAB_STEP);
     uint32_t size = t->t[1] ? t->mask[1] + 1 : 0;
-    if (t->t[1] && (uint64_t)(t->used[1] + 1) * 20 <= (uint64_t)size * 17)
-        return ND_ERR_NO_ERROR;
     uint64_t want = ND_ITAB_MIN;
-    while (want < ((uint64_t)t->live + 1) * 2)
-        want *= 2;
+    if (t->t[1] && (uint64_t)(t->used[1] + 1) * 20 <= (uint64_t)size * 17) {
+        /* shrink (after evictions) when the load falls under 0.25, to half the
+         * size (load < 0.5): the live count must then grow by 70% or halve
+         * again before the next resize, so a window whose size breathes does
+         * not rehash back and forth */
+        if (t->rehash >= 0 || size <= ND_ITAB_MIN || (uint64_t)t->live * 4 >= size)
+            return ND_ERR_NO_ERROR;
+        want = size / 2;
+    } else {
+        while (want < ((uint64_t)t->live + 1) * 2)
+            want *= 2;
+    }
     if (want > (1u << 30))
         return ND_ERR_NOMEM;
     uint32_t *nt = nd_calloc(want, sizeof(uint32_t));

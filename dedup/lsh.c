@@ -1,10 +1,12 @@
 /*
- * lsh.c - LSH banding over the 16-bit slots, candidate gathering and the
+ * lsh.c - LSH banding over the low slots, candidate gathering and the
  * verification measure.
  *
- * Band b is the 16-bit slots [b*rows, (b+1)*rows); with rows = 2 its key is 32
- * exact bits, so a band collision is a real signature agreement, not a hash
- * accident (the 16-bit truncation adds a 2^-32 chance per pair and band).
+ * Band b is the low slots [b*rows, (b+1)*rows), stored at ND_LO_BITS (12); with
+ * rows = 2 its key is 24 exact bits, so a band collision is a real signature
+ * agreement, not a hash accident (the truncation adds a 2^-24 chance per pair
+ * and band: with 100,000 articles indexed, 0.2 stray candidates per add over
+ * 32 bands, which verification rejects).
  *
  * Verification estimates containment, not Jaccard: a syndicated copy that keeps
  * half of the original has Jaccard ~0.4 but containment ~0.9. From the slot
@@ -21,7 +23,7 @@
 
 #include "dedup_int.h"
 
-/* A band key is at most 64 16-bit slots; for the default 2 rows, 32 bits. It
+/* A band key is at most 64 low slots; for the default 2 rows, 24 bits. It
  * is hashed with a multiply-xorshift mix (not XXH3: it is a table key, not a
  * similarity hash, and it is computed 32 times per add and per eviction). */
 uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t rows)
@@ -46,29 +48,89 @@ void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint64_t *bh)
     }
 }
 
-void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t hi[ND_SIG_HI])
+void nd_lo_unpack(const uint8_t *p, uint16_t lo[ND_SIG_LO])
 {
-    for (int i = 0; i < ND_SIG_LO; i++)
-        lo[i] = (uint16_t)sig->slots[i];
-    for (int i = 0; i < ND_SIG_HI; i++)
-        hi[i] = (uint8_t)sig->slots[ND_SIG_LO + i];
+    for (uint32_t i = 0; i < ND_SIG_LO; i++)
+        lo[i] = (uint16_t)nd_lo_get(p, i);
 }
 
-double nd_lsh_similarity(const uint16_t *alo, const uint8_t *ahi, uint32_t na, uint64_t ma,
-                         const uint16_t *blo, const uint8_t *bhi, uint32_t nb, uint64_t mb)
+void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_BYTES],
+                 uint8_t hi[ND_HI_BYTES], nd_nmask_t *mask)
+{
+    for (int i = 0; i < ND_SIG_LO; i++)
+        lo[i] = (uint16_t)(sig->slots[i] & ND_LO_MASK);
+#if ND_LO_BITS == 12
+    for (int i = 0; i < ND_SIG_LO / 2; i++) {
+        uint32_t v = (uint32_t)lo[2 * i] | (uint32_t)lo[2 * i + 1] << 12;
+        plo[3 * i] = (uint8_t)v;
+        plo[3 * i + 1] = (uint8_t)(v >> 8);
+        plo[3 * i + 2] = (uint8_t)(v >> 16);
+    }
+#else
+    for (int i = 0; i < ND_SIG_LO; i++) {
+        plo[2 * i] = (uint8_t)lo[i];
+        plo[2 * i + 1] = (uint8_t)(lo[i] >> 8);
+    }
+#endif
+#if ND_HI_BITS == 8
+    for (int i = 0; i < ND_SIG_HI; i++)
+        hi[i] = (uint8_t)sig->slots[ND_SIG_LO + i];
+#elif ND_HI_BITS == 6
+    for (int i = 0; i < ND_SIG_HI / 4; i++) {
+        const uint32_t *q = sig->slots + ND_SIG_LO + 4 * i;
+        uint32_t v = (q[0] & 63) | (q[1] & 63) << 6 | (q[2] & 63) << 12 | (q[3] & 63) << 18;
+        hi[3 * i] = (uint8_t)v;
+        hi[3 * i + 1] = (uint8_t)(v >> 8);
+        hi[3 * i + 2] = (uint8_t)(v >> 16);
+    }
+#else
+    for (int i = 0; i < ND_HI_BYTES; i++)
+        hi[i] = (uint8_t)((sig->slots[ND_SIG_LO + 2 * i] & 15) |
+                          (sig->slots[ND_SIG_LO + 2 * i + 1] & 15) << 4);
+#endif
+    *mask = nd_mask_fold(sig->num_mask);
+}
+
+double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd_nmask_t ma,
+                         const uint8_t *blo, const uint8_t *bhi, uint32_t nb, nd_nmask_t mb)
 {
     if (na == 0 || nb == 0)
         return 0.0;
-    int m16 = 0, m8 = 0;
-    for (int i = 0; i < ND_SIG_LO; i++)
-        m16 += alo[i] == blo[i];
+    int m_lo = 0, mh = 0;
+#if ND_LO_BITS == 12
+    for (int i = 0; i < ND_LO_BYTES; i += 3) {
+        uint32_t x = (uint32_t)(alo[i] ^ blo[i]) | (uint32_t)(alo[i + 1] ^ blo[i + 1]) << 8 |
+                     (uint32_t)(alo[i + 2] ^ blo[i + 2]) << 16;
+        m_lo += !(x & 0xfff) + !(x >> 12);
+    }
+#else
+    for (int i = 0; i < ND_LO_BYTES; i += 2)
+        m_lo += alo[i] == blo[i] && alo[i + 1] == blo[i + 1];
+#endif
+#if ND_HI_BITS == 8
     for (int i = 0; i < ND_SIG_HI; i++)
-        m8 += ahi[i] == bhi[i];
-    /* 8-bit slots agree by chance 1/256 of the time: b-bit MinHash correction */
-    double p8 = ((double)m8 / ND_SIG_HI - 1.0 / 256) / (1.0 - 1.0 / 256);
-    if (p8 < 0)
-        p8 = 0;
-    double j = ((double)m16 + p8 * ND_SIG_HI) / ND_SIG_SLOTS;
+        mh += ahi[i] == bhi[i];
+#elif ND_HI_BITS == 6
+    for (int i = 0; i < ND_HI_BYTES; i += 3) {
+        uint32_t x = (uint32_t)(ahi[i] ^ bhi[i]) | (uint32_t)(ahi[i + 1] ^ bhi[i + 1]) << 8 |
+                     (uint32_t)(ahi[i + 2] ^ bhi[i + 2]) << 16;
+        mh += !(x & 63) + !(x >> 6 & 63) + !(x >> 12 & 63) + !(x >> 18);
+    }
+#else
+    for (int i = 0; i < ND_HI_BYTES; i++) {
+        uint8_t x = ahi[i] ^ bhi[i];
+        mh += !(x & 15) + !(x >> 4);
+    }
+#endif
+    /* b-bit slots agree by chance 2^-b of the time: b-bit MinHash correction */
+    const double cl = 1.0 / (1u << ND_LO_BITS), ch = 1.0 / (1u << ND_HI_BITS);
+    double pl = ((double)m_lo / ND_SIG_LO - cl) / (1.0 - cl);
+    double ph = ((double)mh / ND_SIG_HI - ch) / (1.0 - ch);
+    if (pl < 0)
+        pl = 0;
+    if (ph < 0)
+        ph = 0;
+    double j = (pl * ND_SIG_LO + ph * ND_SIG_HI) / ND_SIG_SLOTS;
     if (j > 1)
         j = 1;
     uint32_t small = na < nb ? na : nb;
@@ -91,9 +153,9 @@ static int cand_cb(void *arg, uint32_t idx)
     const nd_art_t *a = nd_art(dd, idx);
     uint32_t r = dd->conf.rows, off = dd->band_cur * r;
     for (uint32_t i = 0; i < r; i++)
-        if (a->lo[off + i] != dd->probe_lo[off + i])
+        if (nd_lo_get(a->lo, off + i) != dd->probe_lo[off + i])
             return 0;
-    if (a->time_ms < dd->cutoff)
+    if (a->time_s < dd->cutoff_s)
         return 0; /* out of the window, not yet evicted */
     uint32_t mask = 2 * ND_CAND_MAX - 1, i = (idx * 0x9E3779B1u) & mask;
     while (dd->cand_set[i]) {

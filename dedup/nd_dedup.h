@@ -45,6 +45,9 @@ extern "C" {
 /* Number of signature slots. Fixed at compile time so kernels unroll. */
 #define ND_SIG_SLOTS 128
 
+/* Signature slots the LSH bands may use: bands * rows <= ND_LSH_SLOTS. */
+#define ND_LSH_SLOTS 64
+
 /*
  * nd_sig_t: an article's signature. Plain data: copy it freely.
  */

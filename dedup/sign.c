@@ -130,7 +130,7 @@ static void nd_tokhash_init(nd_tokhash_t *th, uint64_t seed)
 
 /* Masks keeping the first l bytes of a 16-byte little-endian pair (a table:
  * a branch on l < 8 would be mispredicted for half the words). */
-#define M_(b)  ((b) >= 64 ? ~0ULL : (1ULL << (b)) - 1)
+#define M_(b)  ((b) >= 64 ? ~0ULL : (1ULL << ((b)&63)) - 1)
 #define ML_(l) M_(8 * (l) > 64 ? 64 : 8 * (l))
 #define MH_(l) ((l) <= 8 ? 0 : M_(8 * ((l)-8)))
 static const uint64_t nd_mask_lo[17] = {ML_(0),  ML_(1),  ML_(2),  ML_(3),  ML_(4),  ML_(5),

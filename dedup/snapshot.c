@@ -25,7 +25,7 @@
 #include "dedup_int.h"
 
 #define ND_SNAP_MAGIC   "NDSNAP\r\n"
-#define ND_SNAP_VERSION 2u /* 2: signatures from the NDS2 token hash */
+#define ND_SNAP_VERSION 3u /* 3: epoch, 32-bit article times, masks and seqs; 2: NDS2 hash */
 #define ND_SNAP_HDR     32
 
 /* ------------------------------------------------------------------ write */
@@ -48,8 +48,9 @@ static nd_err_t w32(nd_buf_t *b, uint32_t v)
 static int seq_cmp_ctx(const void *a, const void *b, void *ctx)
 {
     const nd_dedup_t *dd = ctx;
-    uint64_t x = nd_art(dd, *(const uint32_t *)a)->seq, y = nd_art(dd, *(const uint32_t *)b)->seq;
-    return x < y ? -1 : x > y;
+    uint32_t x = nd_art_age(dd, nd_art(dd, *(const uint32_t *)a));
+    uint32_t y = nd_art_age(dd, nd_art(dd, *(const uint32_t *)b));
+    return x > y ? -1 : x < y;
 }
 
 /* Sort article indices by seq (heap order is not arrival order). */
@@ -94,7 +95,7 @@ static void sort_by_seq(const nd_dedup_t *dd, uint32_t *v, uint32_t n)
 static nd_err_t serialize(const nd_dedup_t *dd, nd_buf_t *b)
 {
     nd_err_t err = ND_ERR_NO_ERROR;
-    uint32_t ncl = dd->clus.next, *map = NULL, *arts = NULL;
+    uint32_t ncl = nd_pool_end(&dd->clus), *map = NULL, *arts = NULL;
     map = nd_malloc(((size_t)ncl + 1) * sizeof(uint32_t));
     arts = nd_malloc(((size_t)dd->heap_len + 1) * sizeof(uint32_t));
     if (!map || !arts) {
@@ -113,6 +114,8 @@ static nd_err_t serialize(const nd_dedup_t *dd, nd_buf_t *b)
     TRY(w64(b, 0)); /* payload length, patched below */
     TRY(w64(b, dd->next_seq));
     TRY(w64(b, (uint64_t)dd->watermark));
+    TRY(w64(b, (uint64_t)dd->epoch_ms));
+    TRY(w32(b, (uint32_t)dd->epoch_set));
     const nd_dedup_stats_t *s = &dd->st;
     TRY(w64(b, s->added));
     TRY(w64(b, s->duplicates));
@@ -123,12 +126,12 @@ static nd_err_t serialize(const nd_dedup_t *dd, nd_buf_t *b)
 
     uint32_t live = 0;
     for (uint32_t i = 0; i < ncl; i++)
-        map[i] = nd_clu(dd, i)->live ? live++ : UINT32_MAX;
+        map[i] = nd_pool_live_at(&dd->clus, i) && nd_clu(dd, i)->live ? live++ : UINT32_MAX;
     TRY(w32(b, live));
     for (uint32_t i = 0; i < ncl; i++) {
-        const nd_clu_t *c = nd_clu(dd, i);
-        if (!c->live)
+        if (map[i] == UINT32_MAX)
             continue;
+        const nd_clu_t *c = nd_clu(dd, i);
         TRY(w64(b, c->id));
         TRY(w64(b, (uint64_t)c->first_ms));
         TRY(w64(b, (uint64_t)c->last_ms));
@@ -149,17 +152,14 @@ static nd_err_t serialize(const nd_dedup_t *dd, nd_buf_t *b)
     for (uint32_t i = 0; i < dd->heap_len; i++) {
         const nd_art_t *a = nd_art(dd, arts[i]);
         TRY(w64(b, a->uri_hash));
-        TRY(w64(b, a->text_hash));
+        TRY(w32(b, a->text_hash));
         TRY(w64(b, a->num_mask));
-        TRY(w64(b, (uint64_t)a->time_ms));
-        TRY(w64(b, a->seq));
+        TRY(w32(b, (uint32_t)a->time_s));
+        TRY(w64(b, dd->next_seq - nd_art_age(dd, a)));
         TRY(w32(b, map[a->cluster]));
         TRY(w32(b, a->n_shingles));
-        for (int j = 0; j < ND_SIG_LO; j++) {
-            uint8_t p[2] = {(uint8_t)a->lo[j], (uint8_t)(a->lo[j] >> 8)};
-            TRY(nd_buf_append(b, p, 2));
-        }
-        TRY(nd_buf_append(b, a->hi, ND_SIG_HI));
+        TRY(nd_buf_append(b, a->lo, ND_LO_BYTES));
+        TRY(nd_buf_append(b, a->hi, ND_HI_BYTES));
     }
     uint64_t plen = b->len - ND_SNAP_HDR;
     for (int i = 0; i < 8; i++)
@@ -267,6 +267,11 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
     *e = ND_ERR_SNAPSHOT_CORRUPT;
     uint64_t next_seq = r64(r);
     dd->watermark = (int64_t)r64(r);
+    dd->epoch_ms = (int64_t)r64(r);
+    uint32_t eset = r32(r);
+    if (eset > 1)
+        return "bad epoch";
+    dd->epoch_set = (int)eset;
     dd->st.added = r64(r);
     dd->st.duplicates = r64(r);
     dd->st.redeliveries = r64(r);
@@ -330,7 +335,7 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         cmap[i] = cidx;
     }
     uint32_t na = r32(r);
-    const size_t arec = 5 * 8 + 2 * 4 + 2 * ND_SIG_LO + ND_SIG_HI;
+    const size_t arec = 3 * 8 + 4 * 4 + ND_LO_BYTES + ND_HI_BYTES;
     if (r->bad || na > (size_t)(r->end - r->p) / arec)
         return "truncated or impossible article count";
     if (na > dd->conf.max_articles) {
@@ -342,18 +347,17 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         nd_sig_t sig;
         uint16_t lo[ND_SIG_LO];
         uint64_t uh = r64(r);
-        sig.text_hash = r64(r);
+        sig.text_hash = r32(r);
         sig.num_mask = r64(r);
-        int64_t t = (int64_t)r64(r);
+        int64_t t = nd_dedup_time_ms(dd, (int32_t)r32(r));
         uint64_t seq = r64(r);
         uint32_t cl = r32(r);
         sig.n_shingles = r32(r);
-        const uint8_t *p = rbytes(r, 2 * ND_SIG_LO);
-        const uint8_t *hi = rbytes(r, ND_SIG_HI);
-        if (r->bad || cl >= ncl || (i && seq <= last_seq) || seq >= next_seq)
+        const uint8_t *p = rbytes(r, ND_LO_BYTES);
+        const uint8_t *hi = rbytes(r, ND_HI_BYTES);
+        if (r->bad || cl >= ncl || (i && seq <= last_seq) || seq >= next_seq || !dd->epoch_set)
             return "bad article record";
-        for (int j = 0; j < ND_SIG_LO; j++)
-            lo[j] = (uint16_t)(p[2 * j] | p[2 * j + 1] << 8);
+        nd_lo_unpack(p, lo);
         if (nd_dedup_reserve(dd)) {
             *e = ND_ERR_NOMEM;
             return "out of memory";
@@ -365,7 +369,7 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         dd->next_seq = seq;
         uint64_t bh[ND_BANDS_MAX];
         nd_band_hashes(dd, lo, bh);
-        nd_dedup_index_article(dd, uh, t, &sig, lo, hi, bh, cmap[cl]);
+        nd_dedup_index_article(dd, uh, t, &sig, p, hi, bh, cmap[cl]);
         last_seq = seq;
     }
     for (uint32_t i = 0; i < ncl; i++)

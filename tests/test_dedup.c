@@ -2,7 +2,9 @@
 /*
  * test_dedup.c - the engine: exact duplicates, half copies joining, templated
  * look-alikes staying apart, redelivery, window eviction by time and by cap,
- * canonical policies, determinism on every kernel, allocation failure, and
+ * canonical policies, determinism on every kernel and across the 32-bit wrap of
+ * arrival numbers, short copies, memory given back after eviction, allocation
+ * failure, and
  * (when ../shared is there) half copies and look-alikes of real Reuters text.
  */
 #include <ctype.h>
@@ -165,12 +167,12 @@ static void lookalikes_stay_apart(void)
     nd_sig_t a, b;
     nd_dedup_sign(dd, earn_a, strlen(earn_a), &a);
     nd_dedup_sign(dd, earn_b, strlen(earn_b), &b);
-    uint16_t alo[ND_SIG_LO], blo[ND_SIG_LO];
-    uint8_t ahi[ND_SIG_HI], bhi[ND_SIG_HI];
-    nd_sig_pack(&a, alo, ahi);
-    nd_sig_pack(&b, blo, bhi);
-    double with =
-        nd_lsh_similarity(alo, ahi, a.n_shingles, a.num_mask, blo, bhi, b.n_shingles, b.num_mask);
+    uint16_t ulo[ND_SIG_LO];
+    uint8_t alo[ND_LO_BYTES], blo[ND_LO_BYTES], ahi[ND_HI_BYTES], bhi[ND_HI_BYTES];
+    nd_nmask_t am, bm;
+    nd_sig_pack(&a, ulo, alo, ahi, &am);
+    nd_sig_pack(&b, ulo, blo, bhi, &bm);
+    double with = nd_lsh_similarity(alo, ahi, a.n_shingles, am, blo, bhi, b.n_shingles, bm);
     double without = nd_lsh_similarity(alo, ahi, a.n_shingles, 0, blo, bhi, b.n_shingles, 0);
     ND_EXPECT(with < without, "numbers lower the score: %.3f vs %.3f", with, without);
     nd_dedup_destroy(dd);
@@ -347,12 +349,16 @@ struct outcome {
     double sim;
 };
 
-static void run_stream(const char *kernel, struct outcome *out, int n)
+static void run_stream_at(const char *kernel, struct outcome *out, int n, uint32_t max_articles,
+                          uint64_t first_seq)
 {
     nd_dedup_conf_t c;
     nd_dedup_conf_init(&c);
     c.kernel = kernel;
+    if (max_articles)
+        c.max_articles = max_articles;
     nd_dedup_t *dd = mk(&c);
+    dd->next_seq = first_seq;
     char uri[64], text[8192];
     for (int i = 0; i < n; i++) {
         int64_t t;
@@ -361,6 +367,110 @@ static void run_stream(const char *kernel, struct outcome *out, int n)
         add(dd, uri, "s", t, text, &d);
         out[i] = (struct outcome){(int)d.verdict, d.cluster.id, d.similarity};
     }
+    nd_dedup_destroy(dd);
+}
+
+static void run_stream(const char *kernel, struct outcome *out, int n)
+{
+    run_stream_at(kernel, out, n, 0, 0);
+}
+
+/* Articles keep the low 32 bits of their arrival number and compare by age:
+ * a stream that crosses 2^32 arrivals decides exactly as one that does not,
+ * eviction order (max_articles) included. */
+static void arrival_numbers_wrap(void)
+{
+    enum { N = 300 };
+    static struct outcome ref[N], o[N];
+    run_stream_at("scalar", ref, N, 40, 0);
+    run_stream_at("scalar", o, N, 40, UINT32_MAX - 120);
+    ND_EXPECT(!memcmp(ref, o, sizeof(ref)), "decisions differ across the 2^32 wrap");
+    run_stream_at("scalar", o, N, 40, (1ULL << 40) + 7);
+    ND_EXPECT(!memcmp(ref, o, sizeof(ref)), "decisions differ from 2^40 on");
+}
+
+/* tokens [from, from + n) of the story */
+static void story_words(int from, int n, char *out)
+{
+    const char *p = story, *e;
+    for (int i = 0; i < from; i++)
+        p = strchr(p, ' ') + 1;
+    e = p;
+    for (int i = 0; i < n; i++)
+        e = strchr(e, ' ') + 1;
+    memcpy(out, p, (size_t)(e - p - 1));
+    out[e - p - 1] = 0;
+}
+
+/* A short story's copy that kept only its first paragraph and added a footer
+ * joins it: 40-token stories, copies of their first 20 tokens plus a 7-token
+ * footer (25 shingles, Jaccard ~0.38, containment ~0.68). Below 16 shingles
+ * Jaccard decides; these used to be split (the floor was 30). */
+static void short_copy_joins(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    char orig[1024], copy[1024], u[32];
+    nd_decision_t d;
+    int joined = 0;
+    for (int s = 0; s < 5; s++) { /* disjoint stories from the 226-token text */
+        story_words(s * 45, 40, orig);
+        snprintf(u, sizeof(u), "orig%d", s);
+        add(dd, u, "a", T0, orig, &d);
+        ND_EXPECT(d.verdict == ND_VERDICT_NEW);
+    }
+    for (int s = 0; s < 5; s++) {
+        story_words(s * 45, 20, copy);
+        strcat(copy, " reporting by the newsroom desk editing by staff");
+        snprintf(u, sizeof(u), "copy%d", s);
+        add(dd, u, "c", T0 + H, copy, &d);
+        char want[32];
+        snprintf(want, sizeof(want), "orig%d", s);
+        int ok = d.verdict == ND_VERDICT_DUPLICATE && d.matched_uri_len == strlen(want) &&
+                 !memcmp(d.matched_uri, want, d.matched_uri_len);
+        joined += ok;
+        if (!ok)
+            fprintf(stderr, "# short copy %d: verdict %d\n", s, (int)d.verdict);
+    }
+    ND_EXPECT(joined >= 4, "short copies joined: %d of 5", joined);
+    nd_dedup_destroy(dd);
+}
+
+/* After a window evicts most of the index, the article pool and the tables
+ * give memory back (incrementally): index_bytes follows the live articles. */
+static void memory_follows_evictions(void)
+{
+    nd_dedup_conf_t c;
+    nd_dedup_conf_init(&c);
+    c.window_ms = H;
+    nd_dedup_t *dd = mk(&c);
+    ND_ASSERT(dd);
+    char text[4096], u[32];
+    nd_decision_t d;
+    nd_dedup_stats_t st;
+    for (int i = 0; i < 6000; i++) {
+        gen_text((uint64_t)i * 31 + 5, 120, text, sizeof(text));
+        snprintf(u, sizeof(u), "a%d", i);
+        ND_ASSERT(add(dd, u, "s", T0 + i, text, &d) == ND_ERR_NO_ERROR);
+    }
+    nd_dedup_stats(dd, &st);
+    uint64_t peak = st.index_bytes;
+    ND_EXPECT(st.indexed == 6000);
+    for (int i = 0; i < 2000; i++) {
+        gen_text((uint64_t)i * 37 + 11, 120, text, sizeof(text));
+        snprintf(u, sizeof(u), "b%d", i);
+        ND_ASSERT(add(dd, u, "s", T0 + 2 * H + i, text, &d) == ND_ERR_NO_ERROR);
+    }
+    nd_dedup_stats(dd, &st);
+    ND_EXPECT(st.indexed == 2000 && st.evicted == 6000, "indexed %llu evicted %llu",
+              (unsigned long long)st.indexed, (unsigned long long)st.evicted);
+    ND_EXPECT(st.index_bytes * 2 < peak, "index %llu B after eviction, %llu B at the peak",
+              (unsigned long long)st.index_bytes, (unsigned long long)peak);
+    ND_EXPECT(dd->arts.allocated <= 3, "article chunks %u", dd->arts.allocated);
+    /* what is left still works: an exact copy of a live article matches */
+    gen_text(1999ULL * 37 + 11, 120, text, sizeof(text));
+    add(dd, "again", "s", T0 + 2 * H + 5000, text, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.exact);
     nd_dedup_destroy(dd);
 }
 
@@ -623,6 +733,9 @@ int main(void)
     ND_TEST(window_eviction_by_cap);
     ND_TEST(canonical_policies);
     ND_TEST(deterministic_on_every_kernel);
+    ND_TEST(arrival_numbers_wrap);
+    ND_TEST(short_copy_joins);
+    ND_TEST(memory_follows_evictions);
     ND_TEST(allocation_failure_leaves_engine_usable);
     ND_TEST(restore_rebuilds_state);
     ND_TEST(reuters_half_copies_and_lookalikes);
