@@ -486,12 +486,24 @@ static size_t html_entity(const unsigned char *s, size_t n, int32_t *cp)
 /* Inline elements join the text around them; every other tag breaks words. */
 static int tag_is_inline(const unsigned char *name, size_t n)
 {
-    static const char *const inl[] = {
-        "a",    "abbr", "b",    "bdi", "bdo", "cite",   "code",  "data", "dfn",    "em",  "font",
-        "i",    "kbd",  "mark", "q",   "s",   "samp",   "small", "span", "strong", "sub", "sup",
-        "time", "tt",   "u",    "var", "wbr", "strike", "big",   "ins",  "del"};
-    for (size_t k = 0; k < sizeof(inl) / sizeof(inl[0]); k++)
-        if (strlen(inl[k]) == n && strncasecmp(inl[k], (const char *)name, n) == 0)
+    /* Inline tags, by length (none is longer than 6), so a tag costs a
+     * lower-casing of at most 6 bytes and a few memcmp of that length. */
+    static const char *const inl[7] = {
+        "",
+        "abiqsu",                               /* 1 letter: a b i q s u */
+        "emtt",                                 /* em tt */
+        "bdibdodfnkbdsubsupvarwbrbiginsdel",    /* 3 letters */
+        "abbrcitecodedatafontmarksampspantime", /* 4 letters */
+        "small",                                /* 5 letters */
+        "strongstrike",                         /* 6 letters */
+    };
+    char low[6];
+    if (n == 0 || n > 6)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    for (const char *t = inl[n]; *t; t += n)
+        if (memcmp(t, low, n) == 0)
             return 1;
     return 0;
 }
