@@ -105,10 +105,7 @@ int nd_cmd_broker(int argc, char **argv)
 
     /* Block the signals before any thread starts, then wait for them. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    nd_signals_block(&set);
 
     nd_mock_t *m = nd_mock_new(conf.broker_count, errstr, sizeof(errstr));
     if (!m) {

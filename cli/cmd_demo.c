@@ -129,10 +129,7 @@ int nd_cmd_demo(int argc, char **argv)
     }
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    nd_signals_block(&set);
 
     nd_mock_t *m = nd_mock_new(conf.broker_count, errstr, sizeof(errstr));
     if (!m) {

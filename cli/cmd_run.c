@@ -677,10 +677,7 @@ int nd_cmd_run(int argc, char **argv)
     /* Block the signals in every thread (librdkafka's inherit the mask);
      * the loop polls for them, so a signal never interrupts a transaction. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    nd_signals_block(&set);
     nd_run_result_t res;
     rc = nd_run_pipeline(&conf, NULL, &res);
     if (rc == 0)

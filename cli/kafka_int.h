@@ -17,6 +17,8 @@
 #include "batch.h"
 #include "cli.h"
 
+#include <signal.h>
+
 /* ---- Client configuration, kafka_conf.c ---- */
 
 /*
@@ -38,6 +40,11 @@ void nd_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
  * auto-create, or the user creates them.
  */
 void nd_kafka_ensure_topics(rd_kafka_t *rk, const nd_cli_conf_t *c);
+
+/* nd_signals_block: block SIGINT and SIGTERM in this thread and every thread
+ * it starts later (librdkafka's inherit the mask); set receives them, for
+ * sigwait(). Call before creating any librdkafka handle. */
+void nd_signals_block(sigset_t *set);
 
 /* nd_signalled: whether SIGINT or SIGTERM is pending (the run blocks them in
  * every thread and polls with this). */
