@@ -305,6 +305,66 @@ static nd_err_t norm_cp(nd_norm_t *st, int32_t cp)
     return ND_ERR_NO_ERROR;
 }
 
+#ifdef __SSE2__
+/* Fold 16 ASCII bytes: letters lowercased, digits kept, every other byte a
+ * space. *wordm gets the mask of token bytes (letters and digits). */
+static inline __m128i ascii_fold16(__m128i v, unsigned *wordm)
+{
+    __m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i let = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+                                _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+    __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i word = _mm_or_si128(let, dig);
+    *wordm = (unsigned)_mm_movemask_epi8(word);
+    return _mm_or_si128(_mm_or_si128(_mm_and_si128(let, low), _mm_and_si128(dig, v)),
+                        _mm_andnot_si128(word, _mm_set1_epi8(' ')));
+}
+
+/*
+ * Append the first popcount(valid) bytes of a folded block (valid is a
+ * low-bit mask, wm the token bytes within it) at o[len], with the same
+ * output as the scalar loop: each run of separators between two tokens
+ * becomes one space. The first separator of a run is written as the space;
+ * a run still open at the end of the block is taken back and left pending
+ * in *sep, so the output never ends in a space. Writes up to 17 bytes past
+ * len whatever it keeps. @return the new length.
+ */
+static inline size_t ascii_emit16(char *o, size_t len, __m128i out, unsigned wm, unsigned valid,
+                                  int *sep)
+{
+    unsigned sepm = ~wm & valid;
+    unsigned prev0 = 0; /* 1: the output so far ends a token */
+    if (len > 0) {
+        if (*sep)
+            o[len++] = ' '; /* the pending run's space, taken back if no token follows */
+        else
+            prev0 = 1;
+    }
+    unsigned keep = wm | (sepm & ((wm << 1) | prev0));
+    if (keep == 0xFFFFu) {
+        _mm_storeu_si128((__m128i *)(void *)(o + len), out);
+        len += 16;
+    } else {
+        unsigned char tmp[16];
+        _mm_storeu_si128((__m128i *)(void *)tmp, out);
+        for (unsigned k = 0; k < 16; k++) { /* branch-free left-pack */
+            o[len] = (char)tmp[k];
+            len += (keep >> k) & 1u;
+        }
+    }
+    unsigned top = (valid + 1u) >> 1; /* the last valid byte */
+    if (sepm & top) {
+        if (len > 0 && o[len - 1] == ' ')
+            len--;
+        *sep = 1;
+    } else {
+        *sep = 0;
+    }
+    return len;
+}
+#endif
+
 /* Feed a run of plain UTF-8 text. */
 static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
 {
@@ -320,54 +380,39 @@ static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
             char *o = b->p;
             size_t len = b->len;
             int sep = st->sep;
-            while (i < n) {
 #ifdef __SSE2__
-                /* 16 bytes at a time while a block is plain English-like:
-                 * no two separators in a row, none at its end, and no
-                 * pending separator to merge with, so every separator
-                 * becomes exactly one space in place. */
-                while (n - i >= 16) {
-                    __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-                    if (_mm_movemask_epi8(v))
+            while (n - i >= 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+                unsigned valid = 0xFFFFu, na = (unsigned)_mm_movemask_epi8(v);
+                if (na) { /* the ASCII bytes before the first non-ASCII one */
+                    valid = (1u << __builtin_ctz(na)) - 1;
+                    if (!valid)
                         break;
-                    __m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));
-                    __m128i let = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
-                                                _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
-                    __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                                _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-                    __m128i word = _mm_or_si128(let, dig);
-                    unsigned sepm = ~(unsigned)_mm_movemask_epi8(word) & 0xFFFFu;
-                    if ((sepm & (sepm >> 1)) || (sepm & 0x8000u) ||
-                        ((sepm & 1u) && (sep || len == 0)))
-                        break;
+                }
+                unsigned wm;
+                __m128i out = ascii_fold16(v, &wm);
+                wm &= valid;
+                len = ascii_emit16(o, len, out, wm, valid, &sep);
+                if (valid != 0xFFFFu) {
+                    i += (size_t)__builtin_popcount(valid);
+                    break;
+                }
+                i += 16;
+            }
+#endif
+            for (; i < n; i++) {
+                unsigned c = s[i];
+                if (c >= 0x80)
+                    break;
+                unsigned m = nd_ascii_map[c];
+                if (m) {
                     if (sep && len > 0)
                         o[len++] = ' ';
-                    __m128i out =
-                        _mm_or_si128(_mm_or_si128(_mm_and_si128(let, low), _mm_and_si128(dig, v)),
-                                     _mm_andnot_si128(word, _mm_set1_epi8(' ')));
-                    _mm_storeu_si128((__m128i *)(o + len), out);
-                    len += 16;
-                    i += 16;
+                    o[len++] = (char)m;
                     sep = 0;
+                } else {
+                    sep = 1;
                 }
-#endif
-                size_t stop = n - i > 16 ? i + 16 : n;
-                for (; i < stop; i++) {
-                    unsigned c = s[i];
-                    if (c >= 0x80)
-                        break;
-                    unsigned m = nd_ascii_map[c];
-                    if (m) {
-                        if (sep && len > 0)
-                            o[len++] = ' ';
-                        o[len++] = (char)m;
-                        sep = 0;
-                    } else {
-                        sep = 1;
-                    }
-                }
-                if (i < n && s[i] >= 0x80)
-                    break;
             }
             b->len = len;
             st->sep = sep;
@@ -470,16 +515,22 @@ static size_t html_entity(const unsigned char *s, size_t n, int32_t *cp)
     if (nl == 0 || i >= n || s[i] != ';')
         return 0;
     const char *name = (const char *)s + start;
-    for (size_t k = 0; k < 96; k++)
-        if (strlen(nd_latin1_names[k]) == nl && memcmp(nd_latin1_names[k], name, nl) == 0) {
+    /* name holds no NUL, so strncmp stops inside a shorter table name; the
+     * first byte filters out almost every candidate. */
+    for (size_t k = 0; k < 96; k++) {
+        const char *t = nd_latin1_names[k];
+        if (t[0] == name[0] && strncmp(t, name, nl) == 0 && t[nl] == '\0') {
             *cp = (int32_t)(0xA0 + k);
             return i + 1;
         }
-    for (size_t k = 0; k < sizeof(nd_entities) / sizeof(nd_entities[0]); k++)
-        if (strlen(nd_entities[k].name) == nl && memcmp(nd_entities[k].name, name, nl) == 0) {
+    }
+    for (size_t k = 0; k < sizeof(nd_entities) / sizeof(nd_entities[0]); k++) {
+        const char *t = nd_entities[k].name;
+        if (t[0] == name[0] && strncmp(t, name, nl) == 0 && t[nl] == '\0') {
             *cp = nd_entities[k].cp;
             return i + 1;
         }
+    }
     return 0;
 }
 
@@ -550,13 +601,30 @@ static size_t skip_to_end_tag(const unsigned char *s, size_t n, size_t i, const 
     return n;
 }
 
+/* Offset of the first '<' or '&' at or after i, n when none. */
+static inline size_t markup_next(const unsigned char *s, size_t n, size_t i)
+{
+#ifdef __SSE2__
+    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && s[i] != '<' && s[i] != '&')
+        i++;
+    return i;
+}
+
 static nd_err_t norm_html(nd_norm_t *st, const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        size_t j = i;
-        while (j < n && s[j] != '<' && s[j] != '&')
-            j++;
+        size_t j = markup_next(s, n, i);
         nd_err_t err = norm_text(st, s + i, j - i);
         if (err)
             return err;

@@ -11,6 +11,8 @@
  *    only escaped strings, which yajl decodes into a scratch buffer, are
  *    copied into per-field buffers owned by the handle and reused across
  *    documents. Steady state: no allocation per document or per field.
+ *  - Long string values (bodies) bypass yajl's byte-at-a-time string lexer:
+ *    see find_long_strings().
  *  - yajl does not check its own allocations, so it allocates from an arena
  *    in the handle (reset per document, no free list). If the arena cannot
  *    grow, the allocator longjmp()s back to nd_parser_parse(), which returns
@@ -29,9 +31,16 @@
 #include <string.h>
 #include <strings.h>
 #include <yajl/yajl_parse.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define ND_ARENA_CHUNK  (64 * 1024)
 #define ND_ARENA_RETAIN (1024 * 1024)
+
+/* String values at least this long are lexed by us, not yajl (run_yajl). */
+#define ND_ELIDE_MIN 128
+#define ND_ELIDE_MAX 8
 
 /* Known keys. Top-level ones first, then those inside array entries. */
 enum {
@@ -149,6 +158,17 @@ struct nd_parser_s {
     int camel, v2_shape, schema_major, standard_major;
 
     nd_buf_t text; /* normalised body */
+
+    /* Long string values yajl is given as "": offsets of their quotes. */
+    struct {
+        size_t open, close;
+        int esc; /* holds simple escapes (never \\u) */
+    } elide[ND_ELIDE_MAX];
+    int n_elide;
+    int elide_cur;   /* index of the elided string yajl reports next, or -1 */
+    int elide_bad;   /* an elided string landed where it cannot be used */
+    nd_buf_t unesc;  /* an elided string with its escapes decoded */
+    int unesc_owned; /* unesc holds the string being reported */
 };
 
 /* ---- the arena yajl allocates from ---- */
@@ -262,6 +282,17 @@ static int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size
     uintptr_t a = (uintptr_t)s, lo = (uintptr_t)p->in;
     if (a >= lo && a + len <= lo + p->in_len) {
         f->p = (const char *)s;
+        f->len = len;
+        f->set = 1;
+        return 1;
+    }
+    if (p->unesc_owned && (const char *)s == p->unesc.p) {
+        /* Decoded by us from simple escapes of valid UTF-8: take the buffer. */
+        nd_buf_t t = f->buf;
+        f->buf = p->unesc;
+        p->unesc = t;
+        p->unesc_owned = 0;
+        f->p = f->buf.p;
         f->len = len;
         f->set = 1;
         return 1;
@@ -476,10 +507,69 @@ static int cb_number(void *ctx, const char *s, size_t len)
     return on_value(ctx, T_NUMBER);
 }
 
+/* The raw text of elided string k, its simple escapes decoded into unesc if
+ * it has any. 0 on out of memory. */
+static int elided_text(nd_parser_t *p, int k, const unsigned char **s, size_t *len)
+{
+    const char *r = p->in + p->elide[k].open + 1, *end = p->in + p->elide[k].close;
+    if (!p->elide[k].esc) {
+        *s = (const unsigned char *)r;
+        *len = (size_t)(end - r);
+        return 1;
+    }
+    nd_buf_reset(&p->unesc);
+    if (nd_buf_reserve(&p->unesc, (size_t)(end - r)))
+        return 0;
+    char *o = p->unesc.p;
+    while (r < end) {
+        const char *b = memchr(r, '\\', (size_t)(end - r));
+        size_t run = (size_t)((b ? b : end) - r);
+        memcpy(o, r, run);
+        o += run;
+        if (!b)
+            break;
+        switch (b[1]) { /* the scan admitted only these */
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        default:
+            *o++ = b[1];
+            break; /* " \\ / */
+        }
+        r = b + 2;
+    }
+    p->unesc.len = (size_t)(o - p->unesc.p);
+    p->unesc.p[p->unesc.len] = '\0';
+    p->unesc_owned = 1;
+    *s = (const unsigned char *)p->unesc.p;
+    *len = p->unesc.len;
+    return 1;
+}
+
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
     nd_parser_t *p = ctx;
-    return on_value(p, T_STRING) && cb_string_at(p, s, len);
+    if (p->elide_cur >= 0) {
+        int k = p->elide_cur;
+        p->elide_cur = -1;
+        if (!elided_text(p, k, &s, &len))
+            return fail(p, ND_ERR_NOMEM, "out of memory copying a field");
+    }
+    int r = on_value(p, T_STRING) && cb_string_at(p, s, len);
+    p->unesc_owned = 0;
+    return r;
 }
 
 static int enter(nd_parser_t *p, int type)
@@ -573,6 +663,10 @@ static int cb_end_array(void *ctx)
 static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     nd_parser_t *p = ctx;
+    if (p->elide_cur >= 0) { /* cannot happen: the scan skips keys */
+        p->elide_bad = 1;
+        return 0;
+    }
     const char *k = (const char *)key;
     if (p->depth == 1) {
         p->top_key =
@@ -646,6 +740,7 @@ void nd_parser_destroy(nd_parser_t *p)
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         nd_buf_free(&fields[i]->buf);
     nd_buf_free(&p->text);
+    nd_buf_free(&p->unesc);
     nd_free(p);
 }
 
@@ -667,6 +762,83 @@ static void reset_doc(nd_parser_t *p, const char *buf, size_t len)
         clear_field(fields[i]);
     p->bodies.rank = p->descs.rank = CT_NONE;
     p->camel = p->v2_shape = p->schema_major = p->standard_major = 0;
+    p->elide_cur = -1;
+    p->elide_bad = 0;
+    p->unesc_owned = 0;
+}
+
+/* Offset of the first '"', '\\' or control byte at or after i, len if none. */
+static size_t string_stop(const unsigned char *s, size_t len, size_t i)
+{
+#ifdef __SSE2__
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(' ');
+    while (len - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        /* control bytes: below ' ' as signed, and not >= 0x80 (negative) */
+        __m128i ctl =
+            _mm_andnot_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()), _mm_cmplt_epi8(v, sp));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)), ctl);
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20)
+        i++;
+    return i;
+}
+
+/*
+ * Find the long string values of the document, which run_yajl hands to yajl
+ * as "" and cb_string takes from the input: yajl's string lexer and decoder
+ * go a byte at a time, and on a 4 KB body they were most of the parse. Only
+ * strings yajl would accept and decode exactly as elided_text() does are
+ * chosen: no control bytes, escapes only of the one-character kind (no
+ * \\u), and values, not keys. The scan takes every '"' outside a string as
+ * the start of one, as yajl's lexer does; in a document that is not valid
+ * JSON the spans may be wrong, but yajl then fails and run_yajl parses again
+ * without them, so every error is reported as before.
+ */
+static void find_long_strings(nd_parser_t *p)
+{
+    const unsigned char *s = (const unsigned char *)p->in;
+    size_t len = p->in_len, i = 0;
+    p->n_elide = 0;
+    while (p->n_elide < ND_ELIDE_MAX) {
+        const unsigned char *q = memchr(s + i, '"', len - i);
+        if (!q)
+            return;
+        size_t open = (size_t)(q - s), j = open + 1;
+        int esc = 0, keep = 1;
+        for (;;) {
+            j = string_stop(s, len, j);
+            if (j >= len || s[j] < 0x20)
+                return; /* yajl will fail: nothing more to gain */
+            if (s[j] == '"')
+                break;
+            if (j + 1 >= len)
+                return;
+            unsigned c = s[j + 1];
+            if (c == 'u')
+                keep = 0; /* yajl's decoding of \\u is not repeated here */
+            else if (!strchr("\"\\/bfnrt", (int)c) || c == 0)
+                return;
+            esc = 1;
+            j += 2;
+        }
+        size_t k = j + 1;
+        while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r' ||
+                           s[k] == '\v' || s[k] == '\f'))
+            k++;
+        if (keep && j - open - 1 >= ND_ELIDE_MIN && !(k < len && s[k] == ':')) {
+            p->elide[p->n_elide].open = open;
+            p->elide[p->n_elide].close = j;
+            p->elide[p->n_elide].esc = esc;
+            p->n_elide++;
+        }
+        i = j + 1;
+    }
 }
 
 static nd_err_t ret(nd_err_t err, const char *msg, char *errstr, size_t errstr_size)
@@ -674,6 +846,51 @@ static nd_err_t ret(nd_err_t err, const char *msg, char *errstr, size_t errstr_s
     if (errstr && errstr_size)
         snprintf(errstr, errstr_size, "%s", err ? msg : "");
     return err;
+}
+
+/*
+ * One yajl run over the document. With spans to elide, yajl is fed in
+ * pieces: up to each long string's opening quote, then on from its closing
+ * one, so it lexes "" there and cb_string takes the text from the input.
+ * @return 1 when the run must be repeated without elision (yajl found an
+ * error, whose offset is only right over the whole document, or an elided
+ * string was not reported where expected), else 0 with p->err set.
+ */
+static int yajl_once(nd_parser_t *p)
+{
+    const unsigned char *in = (const unsigned char *)p->in;
+    arena_reset(p);
+    yajl_handle h = yajl_alloc(&nd_callbacks, &p->afs, p);
+    if (!h) {
+        snprintf(p->errmsg, sizeof(p->errmsg), "out of memory while parsing JSON");
+        p->err = ND_ERR_NOMEM;
+        return 0;
+    }
+    yajl_config(h, yajl_dont_validate_strings, 1);
+    yajl_status st = yajl_status_ok;
+    size_t pos = 0;
+    for (int k = 0; k < p->n_elide && st == yajl_status_ok && p->elide_cur < 0; k++) {
+        st = yajl_parse(h, in + pos, p->elide[k].open + 1 - pos);
+        p->elide_cur = k;
+        pos = p->elide[k].close;
+    }
+    if (st == yajl_status_ok && !p->elide_bad)
+        st = yajl_parse(h, in + pos, p->in_len - pos);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    if (p->n_elide && (st == yajl_status_error || p->elide_bad || p->elide_cur >= 0))
+        return 1;
+    if (st == yajl_status_error) {
+        size_t at = yajl_get_bytes_consumed(h);
+        unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+        char *nl = msg ? strchr((char *)msg, '\n') : NULL;
+        if (nl)
+            *nl = '\0';
+        p->err = ND_ERR_BAD_JSON;
+        snprintf(p->errmsg, sizeof(p->errmsg), "not well-formed JSON near byte %zu: %s", at,
+                 msg ? (const char *)msg : "syntax error");
+    }
+    return 0; /* client_canceled: p->err says why */
 }
 
 /* Run yajl over the document. Kept apart from nd_parser_parse so that no
@@ -688,30 +905,13 @@ static nd_err_t run_yajl(nd_parser_t *p)
         snprintf(p->errmsg, sizeof(p->errmsg), "out of memory while parsing JSON");
         return ND_ERR_NOMEM;
     }
-    arena_reset(p);
-    yajl_handle h = yajl_alloc(&nd_callbacks, &p->afs, p);
-    if (!h) {
-        snprintf(p->errmsg, sizeof(p->errmsg), "out of memory while parsing JSON");
-        return p->err = ND_ERR_NOMEM;
+    find_long_strings(p);
+    if (yajl_once(p)) {
+        reset_doc(p, p->in, p->in_len);
+        p->n_elide = 0;
+        yajl_once(p);
     }
-    yajl_config(h, yajl_dont_validate_strings, 1);
-    yajl_status st = yajl_parse(h, (const unsigned char *)p->in, p->in_len);
-    if (st == yajl_status_ok)
-        st = yajl_complete_parse(h);
-    if (st == yajl_status_client_canceled)
-        return p->err;
-    if (st == yajl_status_error) {
-        size_t at = yajl_get_bytes_consumed(h);
-        unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-        char *nl = msg ? strchr((char *)msg, '\n') : NULL;
-        if (nl)
-            *nl = '\0';
-        p->err = ND_ERR_BAD_JSON;
-        snprintf(p->errmsg, sizeof(p->errmsg), "not well-formed JSON near byte %zu: %s", at,
-                 msg ? (const char *)msg : "syntax error");
-        return p->err;
-    }
-    return ND_ERR_NO_ERROR;
+    return p->err;
 }
 
 static nd_err_t check_time(nd_parser_t *p, nd_field_t *f, const char *name, int64_t *ms)

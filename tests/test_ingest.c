@@ -426,6 +426,94 @@ static void reuse(void)
     nd_parser_destroy(p);
 }
 
+/*
+ * Long string values are lexed by the parser itself, not yajl: check that
+ * every kind of long string gives the same fields and errors as yajl does
+ * (escapes decoded, \u left to yajl, bad bytes and bad escapes rejected with
+ * yajl's message and offset, long keys, several long strings).
+ */
+static void long_strings(void)
+{
+    char errstr[256];
+    nd_parser_t *p = nd_parser_new(NULL, errstr, sizeof(errstr));
+    ND_EXPECT(p != NULL, "%s", errstr);
+    nd_buf_t doc = {0}, pad = {0};
+    for (int i = 0; i < 40; i++)
+        put(&pad, "Lorem ipsum "); /* 480 bytes */
+    nd_article_t a;
+
+    /* simple escapes in a long body, a long headline, a long unknown value */
+    nd_buf_reset(&doc);
+    put(&doc, "{\"uri\":\"u1\",\"headline\":\"H ");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "\",\"extra\":\"");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "\",\"body_html\":\"<p class=\\\"x\\\">Tab\\there\\/now\\\\ ");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "</p>\"}");
+    ND_EXPECT(nd_parser_parse(p, doc.p, doc.len, &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(a.headline_len == 2 + pad.len && memcmp(a.headline, "H Lorem", 7) == 0,
+              "headline %zu", a.headline_len);
+    ND_EXPECT(a.text_len > 11 && memcmp(a.text, "tab here now lorem", 18) == 0, "text [%.*s]",
+              (int)(a.text_len > 40 ? 40 : a.text_len), a.text);
+    ND_EXPECT(a.body_len == pad.len + 31, "body_len %zu", a.body_len);
+
+    /* \u escapes in a long body: yajl decodes them */
+    nd_buf_reset(&doc);
+    put(&doc, "{\"uri\":\"u2\",\"body_text\":\"caf\\u00e9 ");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "\"}");
+    ND_EXPECT(nd_parser_parse(p, doc.p, doc.len, &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(a.text_len > 5 && memcmp(a.text, "cafe lorem", 10) == 0, "text [%.*s]",
+              (int)(a.text_len > 20 ? 20 : a.text_len), a.text);
+
+    /* a lone low surrogate escape in a long string */
+    nd_buf_reset(&doc);
+    put(&doc, "{\"uri\":\"u3\",\"body_text\":\"x\\udc00 ");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "\"}");
+    ND_EXPECT(nd_parser_parse(p, doc.p, doc.len, &a, errstr, sizeof(errstr)) == ND_ERR_BAD_UTF8,
+              "%s", errstr);
+
+    /* a raw control byte, then a bad escape, in a long string: yajl's error */
+    const char *bad[] = {"\t", "\\x"};
+    const char *want[] = {"near byte 225: lexical error: invalid character inside string",
+                          "near byte 226: lexical error: inside a string, '\\' occurs before a"};
+    for (int k = 0; k < 2; k++) {
+        nd_buf_reset(&doc);
+        put(&doc, "{\"uri\":\"u4\",\"body_text\":\"");
+        nd_buf_append(&doc, pad.p, 200);
+        put(&doc, bad[k]);
+        nd_buf_append(&doc, pad.p, pad.len);
+        put(&doc, "\"}");
+        ND_EXPECT(nd_parser_parse(p, doc.p, doc.len, &a, errstr, sizeof(errstr)) == ND_ERR_BAD_JSON,
+                  "case %d: %s", k, errstr);
+        ND_EXPECT(strstr(errstr, want[k]) != NULL, "case %d: %s", k, errstr);
+    }
+
+    /* a long key, a long string in an array, then a syntax error after them */
+    nd_buf_reset(&doc);
+    put(&doc, "{\"uri\":\"u5\",\"");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "\" : [\"");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "\"],\"bodies\":[{\"contentType\":\"text/plain\",\"value\":\"");
+    nd_buf_append(&doc, pad.p, pad.len);
+    put(&doc, "\"}]}");
+    ND_EXPECT(nd_parser_parse(p, doc.p, doc.len, &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(a.body_len == pad.len && a.ninjs_major == 3, "body_len %zu", a.body_len);
+    doc.p[doc.len - 1] = ']';
+    ND_EXPECT(nd_parser_parse(p, doc.p, doc.len, &a, errstr, sizeof(errstr)) == ND_ERR_BAD_JSON,
+              "%s", errstr);
+    char at[40];
+    snprintf(at, sizeof(at), "near byte %zu", doc.len - 1);
+    ND_EXPECT(strstr(errstr, at) != NULL, "want %s: %s", at, errstr);
+
+    nd_buf_free(&doc);
+    nd_buf_free(&pad);
+    nd_parser_destroy(p);
+}
+
 int main(void)
 {
     ND_TEST(shared_examples);
@@ -435,5 +523,6 @@ int main(void)
     ND_TEST(limits);
     ND_TEST(allocation_failures);
     ND_TEST(reuse);
+    ND_TEST(long_strings);
     return nd_test_done();
 }
