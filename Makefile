@@ -8,21 +8,25 @@ FUZZ     ?= build-fuzz
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build demo check test asan fuzz clean format
+.PHONY: all deps deps-build build demo check test asan fuzz clean format
 
 all: build
 
-deps:
+# deps-build: what building and the demo need; deps: everything the tests need too.
+deps-build:
+	@bash scripts/install-deps.sh build
+
+deps: deps-build
 	@bash scripts/install-deps.sh
 
-build: deps
+build: deps-build
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DND_WERROR=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
 
-test: build
+test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: deps
@@ -39,8 +43,9 @@ fuzz: deps
 
 check: test asan fuzz
 
+CLANG_FORMAT ?= $(shell command -v clang-format-14 || command -v clang-format)
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	$(CLANG_FORMAT) -i $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)
