@@ -20,7 +20,7 @@ pkgs=(
 # Tests, fuzzers, formatting and the real broker: not needed to build or run the demo.
 [ "$profile" = build ] || pkgs+=(
   clang libclang-rt-14-dev  # libFuzzer harnesses
-  kcat               # the README's Kafka command-line examples
+  kcat               # the README walk-through and the Kafka tests
   clang-format-14    # formatting C sources with the committed .clang-format (make format)
   python3            # end-to-end tests check JSON outputs with it
 )
