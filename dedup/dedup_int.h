@@ -144,8 +144,15 @@ size_t nd_pool_bytes(const nd_pool_t *p);
 /* Largest record index an nd_itab_t entry can name. */
 #define ND_ITAB_MAX_IDX ((1u << 24) - 3)
 
-/* nd_itab_hash_fn: the 64-bit hash of the record idx names, as inserted. */
-typedef uint64_t (*nd_itab_hash_fn)(const void *ctx, uint32_t aux, uint32_t idx);
+/* Buckets a rehash moves per batch: their records are hashed in one call
+ * (hash_fn can prefetch them all first) and their new buckets prefetched
+ * before any is placed, so the cache misses of a batch overlap. */
+#define ND_REHASH_BATCH 32
+
+/* nd_itab_hash_fn: h[i] = the 64-bit hash of the record idx[i] names, as
+ * inserted, for i < n <= ND_REHASH_BATCH. */
+typedef void (*nd_itab_hash_fn)(const void *ctx, uint32_t aux, const uint32_t *idx, uint32_t n,
+                                uint64_t *h);
 
 typedef struct nd_itab_s {
     uint32_t *t[2]; /* t[0] the table being drained during a rehash, t[1] the live one */
@@ -169,15 +176,74 @@ void nd_itab_insert(nd_itab_t *t, uint64_t h, uint32_t idx);
 int nd_itab_delete(nd_itab_t *t, uint64_t h, uint32_t idx);
 /* nd_itab_replace: make the entry (h, old) name new_idx. @return 1 if found. */
 int nd_itab_replace(nd_itab_t *t, uint64_t h, uint32_t old_idx, uint32_t new_idx);
+
+/* Table entries: an 8-bit tag (the hash's top byte) and index + 2. */
+#define ND_ITAB_EMPTY 0u
+#define ND_ITAB_TOMB  1u
+static inline uint32_t nd_itab_ent_make(uint64_t h, uint32_t idx)
+{
+    return (uint32_t)(h >> 56) << 24 | (idx + 2);
+}
+static inline uint32_t nd_itab_ent_idx(uint32_t e)
+{
+    return (e & 0xffffffu) - 2;
+}
+
+/*
+ * Probe sequences. In the live table (w = 1), from the home bucket to the first
+ * empty one. In the draining table (w = 0), buckets [0, rehash) have been moved
+ * out and are empty: every entry still there sits at or after the cursor on its
+ * chain (the move goes in bucket order), so a probe starts at the cursor when
+ * its home is before it, and jumps from the end of the table to the cursor, not
+ * to 0.
+ */
+static inline uint32_t nd_itab_probe_start(const nd_itab_t *t, int w, uint64_t h)
+{
+    uint32_t i = (uint32_t)h & t->mask[w];
+    if (w == 0 && i < (uint32_t)t->rehash)
+        i = (uint32_t)t->rehash;
+    return i;
+}
+static inline uint32_t nd_itab_probe_next(const nd_itab_t *t, int w, uint32_t i)
+{
+    i = (i + 1) & t->mask[w];
+    if (w == 0 && i == 0)
+        i = (uint32_t)t->rehash;
+    return i;
+}
+
 /*
  * nd_itab_find: call fn(arg, idx) for each entry whose tag matches h (the
- * caller checks the record); stops early when fn returns non-zero.
+ * caller checks the record); stops early when fn returns non-zero. Inline, so
+ * that a constant fn is inlined into the probe loop.
  */
-void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx), void *arg);
+static inline void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx),
+                                void *arg)
+{
+    uint32_t tag = (uint32_t)(h >> 56);
+    for (int w = 1; w >= 0; w--) {
+        const uint32_t *tab = t->t[w];
+        if (!tab)
+            continue;
+        uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, h);
+        for (uint32_t n = 0; n <= mask && tab[i] != ND_ITAB_EMPTY;
+             n++, i = nd_itab_probe_next(t, w, i)) {
+            uint32_t e = tab[i];
+            if (e > ND_ITAB_TOMB && e >> 24 == tag && fn(arg, nd_itab_ent_idx(e)))
+                return;
+        }
+    }
+}
 /* nd_itab_prefetch: start loading the buckets a probe for h reads first. The
  * band tables are probed 32 at a time: issuing every load before the first
  * probe overlaps their cache misses, which dominate the cost of an add. */
-void nd_itab_prefetch(const nd_itab_t *t, uint64_t h);
+static inline void nd_itab_prefetch(const nd_itab_t *t, uint64_t h)
+{
+    if (t->t[1])
+        __builtin_prefetch(&t->t[1][(uint32_t)h & t->mask[1]]);
+    if (t->t[0])
+        __builtin_prefetch(&t->t[0][nd_itab_probe_start(t, 0, h)]);
+}
 size_t nd_itab_bytes(const nd_itab_t *t);
 
 /* ------------------------------------------------------------------ engine */
@@ -311,7 +377,6 @@ struct nd_dedup_s {
     uint32_t n_cand;
     uint32_t cand_set[2 * ND_CAND_MAX]; /* scratch: idx -> position + 1 in cand */
     int32_t cutoff_s;                   /* scratch: articles older than this are out */
-    uint32_t band_cur;                  /* scratch: band being probed */
     const uint16_t *probe_lo;           /* scratch: the probing signature's low slots */
 };
 

@@ -55,34 +55,46 @@ uint32_t nd_dedup_src_hash(const nd_dedup_t *dd, const char *src, size_t len)
 
 /* ------------------------------------------------------ table hash funcs */
 
-static uint64_t uri_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+static void uri_hash_fn(const void *ctx, uint32_t aux, const uint32_t *idx, uint32_t n, uint64_t *h)
 {
     (void)aux;
-    return nd_art(ctx, idx)->uri_hash;
+    for (uint32_t i = 0; i < n; i++)
+        __builtin_prefetch(nd_art(ctx, idx[i]));
+    for (uint32_t i = 0; i < n; i++)
+        h[i] = nd_art(ctx, idx[i])->uri_hash;
 }
 /* The text table (empty texts only) is keyed by the stored 32 bits. */
 static inline uint64_t text_key(uint32_t text_hash)
 {
     return text_hash * 0x9E3779B97F4A7C15ULL;
 }
-static uint64_t text_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+static void text_hash_fn(const void *ctx, uint32_t aux, const uint32_t *idx, uint32_t n,
+                         uint64_t *h)
 {
     (void)aux;
-    return text_key(nd_art(ctx, idx)->text_hash);
+    for (uint32_t i = 0; i < n; i++)
+        h[i] = text_key(nd_art(ctx, idx[i])->text_hash);
 }
-static uint64_t band_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+static void band_hash_fn(const void *ctx, uint32_t aux, const uint32_t *idx, uint32_t n,
+                         uint64_t *h)
 {
     const nd_dedup_t *dd = ctx;
-    const uint8_t *p = nd_art(dd, idx)->lo;
-    uint16_t lo[ND_SIG_LO];
-    for (uint32_t r = 0; r < dd->conf.rows; r++)
-        lo[aux * dd->conf.rows + r] = (uint16_t)nd_lo_get(p, aux * dd->conf.rows + r);
-    return nd_band_hash(dd->conf.seed, aux, lo, dd->conf.rows);
+    uint32_t rows = dd->conf.rows, off = aux * rows;
+    for (uint32_t i = 0; i < n; i++)
+        __builtin_prefetch(nd_art(dd, idx[i])->lo + 3 * (off >> 1));
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *p = nd_art(dd, idx[i])->lo;
+        uint16_t lo[ND_SIG_LO];
+        for (uint32_t r = 0; r < rows; r++)
+            lo[off + r] = (uint16_t)nd_lo_get(p, off + r);
+        h[i] = nd_band_hash(dd->conf.seed, aux, lo, rows);
+    }
 }
-static uint64_t clu_hash_fn(const void *ctx, uint32_t aux, uint32_t idx)
+static void clu_hash_fn(const void *ctx, uint32_t aux, const uint32_t *idx, uint32_t n, uint64_t *h)
 {
     (void)aux;
-    return nd_clu(ctx, idx)->id;
+    for (uint32_t i = 0; i < n; i++)
+        h[i] = nd_clu(ctx, idx[i])->id;
 }
 
 /* ------------------------------------------------------------ new, destroy */
@@ -633,6 +645,14 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         return ND_ERR_NO_ERROR;
     }
 
+    /* band keys first: their prefetches overlap the eviction and the reserve */
+    uint16_t lo[ND_SIG_LO];
+    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
+    nd_nmask_t mask;
+    uint64_t bh[ND_BANDS_MAX];
+    nd_sig_pack(sig, lo, plo, hi, &mask);
+    nd_band_hashes(dd, lo, bh);
+
     int64_t t = item_time(dd, it);
     int64_t wm = dd->watermark == ND_TIME_NONE_ || t > dd->watermark ? t : dd->watermark;
     int32_t cutoff = cutoff_s(dd, window_cutoff(dd, wm));
@@ -640,13 +660,6 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     nd_err_t err = nd_dedup_reserve(dd);
     if (err)
         return err;
-
-    uint16_t lo[ND_SIG_LO];
-    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
-    nd_nmask_t mask;
-    uint64_t bh[ND_BANDS_MAX];
-    nd_sig_pack(sig, lo, plo, hi, &mask);
-    nd_band_hashes(dd, lo, bh);
 
     /* decide (read-only). The exact-text fast path: an empty text through the
      * text table; any other text has the signature of its exact duplicates, so

@@ -22,17 +22,12 @@
 #define ND_ITAB_MIN  16
 #define ND_ITAB_STEP 64
 
-#define ENT_EMPTY 0u
-#define ENT_TOMB  1u
-
-static inline uint32_t ent_make(uint64_t h, uint32_t idx)
-{
-    return (uint32_t)(h >> 56) << 24 | (idx + 2);
-}
-static inline uint32_t ent_idx(uint32_t e)
-{
-    return (e & 0xffffffu) - 2;
-}
+#define ENT_EMPTY   ND_ITAB_EMPTY
+#define ENT_TOMB    ND_ITAB_TOMB
+#define ent_idx     nd_itab_ent_idx
+#define ent_make    nd_itab_ent_make
+#define probe_start nd_itab_probe_start
+#define probe_next  nd_itab_probe_next
 
 /* ------------------------------------------------------------------ pool */
 
@@ -165,15 +160,25 @@ static void rehash_step(nd_itab_t *t, uint32_t buckets)
     if (t->rehash < 0)
         return;
     uint32_t size = t->mask[0] + 1;
-    while (buckets-- && t->rehash < size) {
-        uint32_t e = t->t[0][t->rehash];
-        if (e > ENT_TOMB) {
-            uint32_t idx = ent_idx(e);
-            uint64_t h = t->hash_fn(t->ctx, t->aux, idx);
-            put_entry(t->t[1], t->mask[1], &t->used[1], h, ent_make(h, idx));
+    while (buckets && t->rehash < size) {
+        uint32_t idx[ND_REHASH_BATCH], n = 0, r = (uint32_t)t->rehash;
+        uint32_t end = size - r < buckets ? size : r + buckets;
+        uint64_t h[ND_REHASH_BATCH];
+        if (end - r > ND_REHASH_BATCH)
+            end = r + ND_REHASH_BATCH;
+        for (uint32_t i = r; i < end; i++) {
+            uint32_t e = t->t[0][i];
+            idx[n] = ent_idx(e);
+            n += e > ENT_TOMB;
+            t->t[0][i] = ENT_EMPTY;
         }
-        t->t[0][t->rehash] = ENT_EMPTY;
-        t->rehash++;
+        t->hash_fn(t->ctx, t->aux, idx, n, h);
+        for (uint32_t i = 0; i < n; i++)
+            __builtin_prefetch(&t->t[1][(uint32_t)h[i] & t->mask[1]], 1);
+        for (uint32_t i = 0; i < n; i++)
+            put_entry(t->t[1], t->mask[1], &t->used[1], h[i], ent_make(h[i], idx[i]));
+        buckets -= end - r;
+        t->rehash = end;
     }
     if (t->rehash >= size) {
         nd_free(t->t[0]);
@@ -224,28 +229,6 @@ void nd_itab_insert(nd_itab_t *t, uint64_t h, uint32_t idx)
     t->live++;
 }
 
-/*
- * Probe sequences. In the live table, from the home bucket to the first empty
- * one. In the draining table, buckets [0, rehash) have been moved out and are
- * empty: every entry still there sits at or after the cursor on its chain (the
- * move goes in bucket order), so a probe starts at the cursor when its home is
- * before it, and jumps from the end of the table to the cursor, not to 0.
- */
-static inline uint32_t probe_start(const nd_itab_t *t, int w, uint64_t h)
-{
-    uint32_t i = (uint32_t)h & t->mask[w];
-    if (w == 0 && i < (uint32_t)t->rehash)
-        i = (uint32_t)t->rehash;
-    return i;
-}
-static inline uint32_t probe_next(const nd_itab_t *t, int w, uint32_t i)
-{
-    i = (i + 1) & t->mask[w];
-    if (w == 0 && i == 0)
-        i = (uint32_t)t->rehash;
-    return i;
-}
-
 /* Find the slot holding exactly entry e, in either table; NULL if absent. */
 static uint32_t *find_exact(const nd_itab_t *t, uint64_t h, uint32_t e)
 {
@@ -293,30 +276,6 @@ int nd_itab_replace(nd_itab_t *t, uint64_t h, uint32_t old_idx, uint32_t new_idx
         return 0;
     *s = ent_make(h, new_idx);
     return 1;
-}
-
-void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx), void *arg)
-{
-    uint32_t tag = (uint32_t)(h >> 56);
-    for (int w = 1; w >= 0; w--) {
-        const uint32_t *tab = t->t[w];
-        if (!tab)
-            continue;
-        uint32_t mask = t->mask[w], i = probe_start(t, w, h);
-        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = probe_next(t, w, i)) {
-            uint32_t e = tab[i];
-            if (e > ENT_TOMB && e >> 24 == tag && fn(arg, ent_idx(e)))
-                return;
-        }
-    }
-}
-
-void nd_itab_prefetch(const nd_itab_t *t, uint64_t h)
-{
-    if (t->t[1])
-        __builtin_prefetch(&t->t[1][(uint32_t)h & t->mask[1]]);
-    if (t->t[0])
-        __builtin_prefetch(&t->t[0][probe_start(t, 0, h)]);
 }
 
 size_t nd_itab_bytes(const nd_itab_t *t)

@@ -147,11 +147,12 @@ double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd
     return sim;
 }
 
-static int cand_cb(void *arg, uint32_t idx)
+/* Count one band hit of article idx (band band), keeping the candidate set;
+ * @return 1 when the set is full and idx is new (the band's chain stops). */
+static inline int cand_hit(nd_dedup_t *dd, uint32_t band, uint32_t idx)
 {
-    nd_dedup_t *dd = arg;
     const nd_art_t *a = nd_art(dd, idx);
-    uint32_t r = dd->conf.rows, off = dd->band_cur * r;
+    uint32_t r = dd->conf.rows, off = band * r;
     for (uint32_t i = 0; i < r; i++)
         if (nd_lo_get(a->lo, off + i) != dd->probe_lo[off + i])
             return 0;
@@ -173,17 +174,65 @@ static int cand_cb(void *arg, uint32_t idx)
     return 0;
 }
 
+/* Tag matches gathered from the band tables before any record is read. */
+#define ND_HIT_BATCH 512
+
+/* Check a batch of tag matches in order: every record is prefetched first, so
+ * that their cache misses overlap. *stop: a band whose chain has stopped. */
+static void cand_batch(nd_dedup_t *dd, const uint32_t *hid, const uint8_t *hb, uint32_t nh,
+                       uint32_t *stop)
+{
+    uint32_t r = dd->conf.rows;
+    for (uint32_t j = 0; j < nh; j++) {
+        const nd_art_t *a = nd_art(dd, hid[j]);
+        __builtin_prefetch(a);
+        __builtin_prefetch(a->lo + 3 * (hb[j] * r / 2));
+    }
+    for (uint32_t j = 0; j < nh; j++)
+        if (hb[j] != *stop && cand_hit(dd, hb[j], hid[j]))
+            *stop = hb[j];
+}
+
+/*
+ * Candidates come in band order and, within a band, in probe order (the order
+ * of dd->cand, which only a full set makes matter); the chains of all bands
+ * are walked first (their buckets were prefetched by nd_band_hashes), the
+ * records read after.
+ */
 uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,
                            uint32_t n_shingles)
 {
+    uint32_t hid[ND_HIT_BATCH], nh = 0, stop = UINT32_MAX;
+    uint8_t hb[ND_HIT_BATCH];
     dd->n_cand = 0;
     if (n_shingles == 0)
         return 0;
     dd->probe_lo = lo;
+    for (uint32_t b = 0; b < dd->conf.bands; b++)
+        nd_itab_prefetch(&dd->band_tab[b], bh[b]);
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
-        dd->band_cur = b;
-        nd_itab_find(&dd->band_tab[b], bh[b], cand_cb, dd);
+        const nd_itab_t *t = &dd->band_tab[b];
+        uint32_t tag = (uint32_t)(bh[b] >> 56);
+        for (int w = 1; w >= 0; w--) {
+            const uint32_t *tab = t->t[w];
+            if (!tab)
+                continue;
+            uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, bh[b]);
+            for (uint32_t n = 0; n <= mask && tab[i] != ND_ITAB_EMPTY;
+                 n++, i = nd_itab_probe_next(t, w, i)) {
+                uint32_t e = tab[i];
+                if (e > ND_ITAB_TOMB && e >> 24 == tag) {
+                    hid[nh] = nd_itab_ent_idx(e);
+                    hb[nh++] = (uint8_t)b;
+                    if (nh == ND_HIT_BATCH) {
+                        cand_batch(dd, hid, hb, nh, &stop);
+                        nh = 0;
+                    }
+                }
+            }
+        }
     }
+    cand_batch(dd, hid, hb, nh, &stop);
     /* clear the scratch set: every slot set belongs to a candidate */
     uint32_t mask = 2 * ND_CAND_MAX - 1;
     for (uint32_t c = 0; c < dd->n_cand; c++) {

@@ -207,19 +207,56 @@ static inline void nd_block_masks(const char *p, size_t avail, uint64_t *sp, uin
     *dg = d;
 }
 
+/* Bytes scanned per segment: the ends of its tokens are listed first, then
+ * hashed in one loop (long enough that its exit is the only mispredicted
+ * branch, with many independent hashes in flight). */
+#define ND_SEG_BYTES 512
+
 /*
- * Tokens are found 64 bytes at a time: the block's space mask gives the ends of
- * the tokens that end in it (branch-free), then those tokens are hashed in a
- * separate loop, which keeps several independent hashes in flight.
+ * nd_seg_ends: append to ends the positions base + i of the set bits i of sp,
+ * in order; @return their number. Writes up to 8 entries past the last one.
+ */
+static inline uint32_t nd_seg_ends(uint32_t *ends, size_t base, uint64_t sp)
+{
+    uint64_t c = sp - (sp >> 1 & 0x5555555555555555ULL); /* popcount (SWAR: no libgcc call) */
+    c = (c & 0x3333333333333333ULL) + (c >> 2 & 0x3333333333333333ULL);
+    c = (c + (c >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    uint32_t pc = (uint32_t)((c * 0x0101010101010101ULL) >> 56);
+    const uint64_t top = 1ULL << 63; /* keeps ctz defined once sp is used up */
+    for (int j = 0; j < 8; j++) {
+        ends[j] = (uint32_t)(base + (size_t)__builtin_ctzll(sp | top));
+        sp &= sp - 1;
+    }
+    if (pc > 8) {
+        for (int j = 8; j < 16; j++) {
+            ends[j] = (uint32_t)(base + (size_t)__builtin_ctzll(sp | top));
+            sp &= sp - 1;
+        }
+        for (uint32_t j = 16; j < pc; j++) {
+            ends[j] = (uint32_t)(base + (size_t)__builtin_ctzll(sp));
+            sp &= sp - 1;
+        }
+    }
+    return pc;
+}
+
+/*
+ * Tokens are found ND_SEG_BYTES at a time: the blocks' space masks give the
+ * ends of the tokens (branch-free), then the segment's tokens are hashed.
+ * Which tokens hold a digit is found by carry propagation: adding the digit
+ * mask to the non-space mask overflows each run of non-spaces (a token) that
+ * holds a digit into the space that ends it, and only there; the carry out of
+ * bit 63 continues a token into the next block. The end of the text ends the
+ * last token (bit `avail` of the last block); empty tokens are dropped.
  */
 void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const char *text,
                   size_t len, nd_sig_t *sig)
 {
-    uint64_t th[ND_TOK_CHUNK + ND_K_MAX + 66];
-    size_t st[66], en[66];
-    uint8_t dn[66];
-    size_t n = 0, ntok = 0, start = 0;
-    uint64_t num_mask = 0;
+    uint64_t th[ND_TOK_CHUNK + ND_K_MAX + ND_SEG_BYTES];
+    uint32_t ends[ND_SEG_BYTES + 16];
+    uint64_t dig_end[ND_SEG_BYTES / 64]; /* per block: bit i, the token ending at i has a digit */
+    size_t n = 0, ntok = 0, start = 0, base = 0;
+    uint64_t num_mask = 0, carry = 0;
     nd_tokhash_t hs;
 
     if (k < 1)
@@ -230,33 +267,27 @@ void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const
     sig->text_hash = XXH3_64bits_withSeed(text, len, seed);
     nd_tokhash_init(&hs, seed);
 
-    size_t last_dig = 0; /* 1 + position of the last digit seen, 0 for none */
-    for (size_t base = 0; base < len || (base == len && start < len); base += 64) {
-        uint64_t sp, dg;
-        size_t cnt = 0;
-        nd_block_masks(text + base, len - base, &sp, &dg);
-        while (sp) {
-            /* a token has a digit when the last digit before its end is in it */
-            size_t eo = (size_t)__builtin_ctzll(sp), e = base + eo;
-            uint64_t below = dg & ((1ULL << eo) - 1);
-            size_t here = base + 64 - (size_t)__builtin_clzll(below | 1),
-                   any = 0 - (size_t) !!below;
-            size_t ld = (here & any) | (last_dig & ~any); /* no branch: digits come at random */
-            sp &= sp - 1;
-            st[cnt] = start;
-            en[cnt] = e;
-            dn[cnt] = ld > start;
-            cnt += e > start;
+    while (base <= len) {
+        size_t seg = base, np = 0, n0 = n;
+        for (int b = 0; b < ND_SEG_BYTES / 64 && base <= len; b++, base += 64) {
+            uint64_t sp, dg, sum;
+            nd_block_masks(text + base, len - base, &sp, &dg);
+            uint64_t c1 = __builtin_add_overflow(~sp, dg, &sum);
+            uint64_t c2 = __builtin_add_overflow(sum, carry, &sum);
+            carry = c1 | c2;
+            dig_end[b] = sum & sp;
+            np += nd_seg_ends(ends + np, base, sp);
+        }
+        for (size_t i = 0; i < np; i++) {
+            size_t e = ends[i], l = e - start;
+            uint64_t h = nd_tok_hash(&hs, text + start, l, len - start);
+            uint64_t d = dig_end[(e - seg) >> 6] >> (e & 63) & 1; /* 0 when l == 0 */
+            num_mask |= d << (h >> 58);
+            th[n] = h;
+            n += l != 0;
             start = e + 1;
         }
-        if (dg)
-            last_dig = base + 64 - (size_t)__builtin_clzll(dg);
-        for (size_t i = 0; i < cnt; i++) {
-            uint64_t h = nd_tok_hash(&hs, text + st[i], en[i] - st[i], len - st[i]);
-            num_mask |= (uint64_t)dn[i] << (h >> 58);
-            th[n++] = h;
-        }
-        ntok += cnt;
+        ntok += n - n0;
         if (n >= ND_TOK_CHUNK + k - 1) {
             kern->fn(th, n, k, sig->slots);
             memmove(th, th + n - (k - 1), (k - 1) * sizeof(th[0]));
