@@ -6,39 +6,15 @@
 # Prometheus endpoint: /metrics answers with the pipeline's counters, other paths 404, and
 # SIGTERM ends the run with status 0.
 set -euo pipefail
-: "${NEWSDEDUP:?set by ctest}"
-src=${ND_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-feed=$src/bench/demo/feed.jsonl
-truth=$src/bench/demo/truth.tsv
-check="python3 $src/tests/lib/check_kafka.py"
-command -v kcat >/dev/null || { echo "SKIP: kcat not installed"; exit 0; }
-work=$(mktemp -d /tmp/nd_kafka_alo.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
-fast=(-X session.timeout.ms=3000 -X heartbeat.interval.ms=300 --log-interval 0)
+. "$(dirname "$0")/lib/kafka_test.sh"
+fast+=(--log-interval 0)
 
-"$NEWSDEDUP" broker -t wire.a:2 -t wire.b:2 -t dedup.canonical -t dedup.memberships \
-    -t dedup.clusters -t dedup.rejects -t dedup.state >"$work/broker.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 50); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
-bs=$(head -n 1 "$work/broker.out")
+mock_start -t wire.a:2 -t wire.b:2 -t dedup.canonical -t dedup.memberships -t dedup.clusters \
+    -t dedup.rejects -t dedup.state
 awk 'NR % 2 == 1' "$feed" | kcat -b "$bs" -P -t wire.a
 awk 'NR % 2 == 0' "$feed" | kcat -b "$bs" -P -t wire.b
 want_rejects=$("$NEWSDEDUP" dedup --in "$feed" --out-dir "$work/file" 2>&1 >/dev/null |
     sed -n 's/.* \([0-9]*\) rejects;.*/\1/p')
-
-dump() { # dump DIR: the four outputs as kcat -J lines
-    mkdir -p "$1"
-    for t in canonical memberships clusters rejects; do
-        kcat -b "$bs" -C -t "dedup.$t" -e -q -J >"$1/$t.json"
-    done
-}
 
 # 1. At-least-once run to the end: the same promises as exactly-once.
 "$NEWSDEDUP" run "${fast[@]}" --at-least-once -b "$bs" -G alo1 --exit-at-end '^wire\.' \

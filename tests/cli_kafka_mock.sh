@@ -6,32 +6,11 @@
 # copies in one cluster, rejects with their headers; then a second instance
 # in the same group.
 set -euo pipefail
-: "${NEWSDEDUP:?set by ctest}"
-src=${ND_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-feed=$src/bench/demo/feed.jsonl
-truth=$src/bench/demo/truth.tsv
-check="python3 $src/tests/lib/check_kafka.py"
-command -v kcat >/dev/null || { echo "SKIP: kcat not installed"; exit 0; }
-work=$(mktemp -d /tmp/nd_kafka_mock.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-# The mock's group rebalances wait session.timeout.ms: keep it short here.
-fast=(-X session.timeout.ms=3000 -X heartbeat.interval.ms=300)
+. "$(dirname "$0")/lib/kafka_test.sh"
 
 # 1. The broker prints its bootstrap list first, then serves kcat.
 outs=(-t dedup.canonical -t dedup.memberships -t dedup.clusters -t dedup.rejects -t dedup.state)
-"$NEWSDEDUP" broker --broker-count 2 -t wire.a:3 -t wire.b:2 -t roundtrip:1 "${outs[@]}" \
-    >"$work/broker.out" 2>"$work/broker.err" &
-pids+=($!)
-for _ in $(seq 50); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
-bs=$(head -1 "$work/broker.out")
-[[ $bs == 127.0.0.1:* ]] || fail "first line of broker output is not a bootstrap list: '$bs'"
+mock_start --broker-count 2 -t wire.a:3 -t wire.b:2 -t roundtrip:1 "${outs[@]}"
 printf 'one\ntwo\nthree\n' | kcat -b "$bs" -P -t roundtrip
 got=$(kcat -b "$bs" -C -t roundtrip -e -q -f '%s\n' | tr '\n' ' ')
 [ "$got" = "one two three " ] || fail "kcat round trip gave '$got'"
@@ -54,13 +33,7 @@ want_rejects=$(wc -l <"$work/file/rejects.jsonl")
     >"$work/run.out" 2>"$work/run.err" || { cat "$work/run.err"; fail "run exited non-zero"; }
 grep -q "every partition at its end" "$work/run.err" || fail "run did not reach the end"
 
-dump() { # dump DIR: the four outputs as kcat -J lines
-    mkdir -p "$1"
-    for t in canonical memberships clusters rejects; do
-        kcat -b "$bs" -C -t "dedup.$t" -e -q -J -X isolation.level=read_committed >"$1/$t.json"
-    done
-}
-dump "$work/k1"
+dump "$work/k1" -X isolation.level=read_committed
 $check "$work/k1" --uris "$truth" --truth "$truth" --story russia-iran-agreement \
     --rejects "$want_rejects" || fail "outputs after the first run"
 kcat -b "$bs" -C -t dedup.rejects -e -q -J | grep -q '"reason","bad_json".*"topic","wire.b","partition","1"' \
@@ -71,7 +44,7 @@ echo "ok   run over the mock: outputs checked"
 "$NEWSDEDUP" run "${fast[@]}" -b "$bs" -G mocktest --exit-at-end --log-interval 0 '^wire\.' \
     >/dev/null 2>"$work/run2.err" || { cat "$work/run2.err"; fail "second run failed"; }
 grep -q "restored 193 articles" "$work/run2.err" || { cat "$work/run2.err"; fail "state not restored"; }
-dump "$work/k2"
+dump "$work/k2" -X isolation.level=read_committed
 # The mock does not keep offsets committed inside transactions, so this run
 # reads the input again: every article must be a redelivery (no record), while
 # rejects, which have no state, repeat. A real broker is tested for that.
@@ -95,7 +68,7 @@ sleep 6
 echo '{"uri":"urn:test:after-takeover","body_text":"A late story about a lighthouse keeper who retired after forty years."}' \
     | kcat -b "$bs" -P -t wire.a -p 0
 sleep 4
-dump "$work/k3"
+dump "$work/k3" -X isolation.level=read_committed
 n=$(grep -c '"key":"urn:test:after-takeover"' "$work/k3/memberships.json" || true)
 [ "$n" -le 1 ] || fail "the late article has $n memberships with two instances"
 if ! kill -0 "$a" 2>/dev/null; then
@@ -110,7 +83,7 @@ else
     survivor=$a
 fi
 for _ in $(seq 40); do
-    dump "$work/k4"
+    dump "$work/k4" -X isolation.level=read_committed
     n=$(grep -c '"key":"urn:test:after-takeover"' "$work/k4/memberships.json" || true)
     [ "$n" = 1 ] && break
     sleep 1
@@ -118,7 +91,7 @@ done
 kill -TERM "$survivor" 2>/dev/null || true
 wait "$survivor" || true
 # The mock's read_committed is not transactional: dump again once all is in.
-dump "$work/k4"
+dump "$work/k4" -X isolation.level=read_committed
 [ "$n" = 1 ] || { tail -5 "$work/a.err" "$work/b.err"; fail "late article has $n memberships"; }
 $check "$work/k4" || fail "outputs after the second-instance episode"
 echo "ok   second instance: paused or fenced, never two engines; one membership after"
