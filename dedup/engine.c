@@ -623,6 +623,26 @@ static int64_t item_time(const nd_dedup_t *dd, const nd_item_t *it)
     return dd->watermark == ND_TIME_NONE_ ? 0 : dd->watermark;
 }
 
+/*
+ * prep_join: the part of joining cluster c (NULL: a new one) that can fail,
+ * done before anything changes: prep_cluster(), and for a new cluster with a
+ * source its first source array (*src0, else NULL). On ND_ERR_NOMEM nothing
+ * is left allocated.
+ */
+static nd_err_t prep_join(nd_dedup_t *dd, nd_clu_t *c, const nd_item_t *it, int becomes,
+                          struct clu_prep_s *pp, uint32_t **src0)
+{
+    *src0 = NULL;
+    nd_err_t err = prep_cluster(dd, c, it, becomes, pp);
+    if (err)
+        return err;
+    if (!c && pp->add_src && !(*src0 = nd_malloc(4 * sizeof(uint32_t)))) {
+        nd_free(pp->canon);
+        return ND_ERR_NOMEM;
+    }
+    return ND_ERR_NO_ERROR;
+}
+
 nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, nd_decision_t *out)
 {
     if (!dd || !it || !sig || !out || !it->uri || it->uri_len == 0)
@@ -707,17 +727,9 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
 
     struct clu_prep_s pp;
     nd_clu_t *c = match != UINT32_MAX ? nd_clu(dd, nd_art(dd, match)->cluster) : NULL;
-    int becomes = !c || becomes_canonical(dd, c, it);
-    if ((err = prep_cluster(dd, c, it, becomes, &pp)))
+    uint32_t *src0;
+    if ((err = prep_join(dd, c, it, !c || becomes_canonical(dd, c, it), &pp, &src0)))
         return err;
-    uint32_t *src0 = NULL;
-    if (!c && pp.add_src) {
-        src0 = nd_malloc(4 * sizeof(uint32_t));
-        if (!src0) {
-            nd_free(pp.canon);
-            return ND_ERR_NOMEM;
-        }
-    }
 
     /* commit (cannot fail) */
     dd->watermark = wm;
@@ -768,18 +780,10 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *s
 
     uint32_t cidx = nd_clu_find(dd, cluster_id);
     nd_clu_t *c = cidx != UINT32_MAX ? nd_clu(dd, cidx) : NULL;
-    int becomes = !c || is_canonical;
     struct clu_prep_s pp;
-    if ((err = prep_cluster(dd, c, it, becomes, &pp)))
+    uint32_t *src0;
+    if ((err = prep_join(dd, c, it, !c || is_canonical, &pp, &src0)))
         return err;
-    uint32_t *src0 = NULL;
-    if (!c && pp.add_src) {
-        src0 = nd_malloc(4 * sizeof(uint32_t));
-        if (!src0) {
-            nd_free(pp.canon);
-            return ND_ERR_NOMEM;
-        }
-    }
     dd->watermark = wm;
     if (!c) {
         cidx = new_cluster(dd, cluster_id, src0);
