@@ -177,6 +177,14 @@ int nd_itab_delete(nd_itab_t *t, uint64_t h, uint32_t idx);
 /* nd_itab_replace: make the entry (h, old) name new_idx. @return 1 if found. */
 int nd_itab_replace(nd_itab_t *t, uint64_t h, uint32_t old_idx, uint32_t new_idx);
 
+/*
+ * nd_itab_swap: make the first entry whose tag matches h and for whose index
+ * fn(arg, idx) is non-zero name new_idx instead (the hash stays h).
+ * @return the index it named, or UINT32_MAX when none did (nothing changed).
+ */
+uint32_t nd_itab_swap(nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx), void *arg,
+                      uint32_t new_idx);
+
 /* Table entries: an 8-bit tag (the hash's top byte) and index + 2. */
 #define ND_ITAB_EMPTY 0u
 #define ND_ITAB_TOMB  1u
@@ -332,6 +340,7 @@ typedef struct __attribute__((packed, aligned(4))) nd_art_s {
     uint32_t seq;       /* arrival number, low 32 bits: the tie-breaker everywhere */
     uint32_t cluster;   /* pool index of its cluster */
     uint32_t n_shingles;
+    uint32_t band_mask; /* bit b: the article is indexed in band b (see nd_dedup_index_article) */
     nd_nmask_t num_mask;
     uint8_t lo[ND_LO_BYTES]; /* packed, see nd_lo_get */
     uint8_t hi[ND_HI_BYTES];
@@ -430,12 +439,18 @@ uint32_t nd_dedup_src_hash(const nd_dedup_t *dd, const char *src, size_t len);
 uint64_t nd_dedup_cluster_id(const char *uri, size_t len);
 /* nd_dedup_reserve: room in every pool and table for one more article. */
 nd_err_t nd_dedup_reserve(nd_dedup_t *dd);
-/* nd_dedup_index_article: index an article into cluster cidx (reserved:
+/*
+ * nd_dedup_index_article: index an article into cluster cidx (reserved:
  * cannot fail). Fills the record from the arguments; bh: the band keys
- * (nd_band_hashes). @return its index. */
+ * (nd_band_hashes). A band key is indexed once per cluster: when an article
+ * of cluster cidx already holds the same key in band b, the new article takes
+ * its entry (the newest member stays findable the longest) and the old one
+ * loses bit b of its band_mask. band_mask non-NULL (a snapshot load): index
+ * exactly the bands it names, no rule. @return the new record's index.
+ */
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uri_hash, int64_t t, const nd_sig_t *sig,
                                 const uint8_t *plo, const uint8_t *hi, const uint64_t *bh,
-                                uint32_t cidx);
+                                uint32_t cidx, const uint32_t *band_mask);
 /* nd_dedup_time_s: event time t (ms) as an article's stored seconds (sets the
  * epoch on first use); nd_dedup_time_ms: the inverse, to the second. */
 int32_t nd_dedup_time_s(nd_dedup_t *dd, int64_t t);

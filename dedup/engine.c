@@ -328,17 +328,22 @@ static void evict_top(nd_dedup_t *dd)
     uint32_t idx = dd->heap[0];
     nd_art_t *a = nd_art(dd, idx);
     uint64_t bh[ND_BANDS_MAX];
-    if (a->n_shingles) {
+    if (a->band_mask) {
         uint16_t lo[ND_SIG_LO];
         nd_lo_unpack(a->lo, lo);
-        nd_band_hashes(dd, lo, bh);
+        for (uint32_t b = 0; b < dd->conf.bands; b++)
+            if (a->band_mask >> b & 1) {
+                bh[b] = nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows);
+                nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+            }
     }
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
     if (!a->n_shingles)
         nd_itab_delete(&dd->text_tab, text_key(a->text_hash), idx);
     else
         for (uint32_t b = 0; b < dd->conf.bands; b++)
-            nd_itab_delete(&dd->band_tab[b], bh[b], idx);
+            if (a->band_mask >> b & 1)
+                nd_itab_delete(&dd->band_tab[b], bh[b], idx);
     heap_pop(dd);
     nd_clu_t *c = nd_clu(dd, a->cluster);
     if (--c->live == 0)
@@ -576,9 +581,28 @@ static uint32_t new_cluster(nd_dedup_t *dd, uint64_t id, uint32_t *src0)
     return cidx;
 }
 
+struct band_same_s {
+    const nd_dedup_t *dd;
+    const uint8_t *plo; /* the new article's packed low slots */
+    uint32_t cidx, off, rows;
+};
+
+/* A record of cluster f->cidx with the same slots as f->plo in the band. */
+static int band_same_cb(void *arg, uint32_t idx)
+{
+    const struct band_same_s *f = arg;
+    const nd_art_t *a = nd_art(f->dd, idx);
+    if (a->cluster != f->cidx)
+        return 0;
+    for (uint32_t r = 0; r < f->rows; r++)
+        if (nd_lo_get(a->lo, f->off + r) != nd_lo_get(f->plo, f->off + r))
+            return 0;
+    return 1;
+}
+
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd_sig_t *sig,
                                 const uint8_t *plo, const uint8_t *hi, const uint64_t *bh,
-                                uint32_t cidx)
+                                uint32_t cidx, const uint32_t *band_mask)
 {
     int32_t ts = nd_dedup_time_s(dd, t);
     uint32_t idx = nd_pool_take(&dd->arts);
@@ -598,9 +622,22 @@ uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd
         uint32_t old = find_text(dd, k, INT32_MIN);
         if (old == UINT32_MAX || !nd_itab_replace(&dd->text_tab, k, old, idx))
             nd_itab_insert(&dd->text_tab, k, idx);
-    } else
+    } else if (band_mask) {
+        a->band_mask = *band_mask;
         for (uint32_t b = 0; b < dd->conf.bands; b++)
-            nd_itab_insert(&dd->band_tab[b], bh[b], idx);
+            if (*band_mask >> b & 1)
+                nd_itab_insert(&dd->band_tab[b], bh[b], idx);
+    } else {
+        struct band_same_s f = {dd, plo, cidx, 0, dd->conf.rows};
+        for (uint32_t b = 0; b < dd->conf.bands; b++, f.off += f.rows) {
+            uint32_t old = nd_itab_swap(&dd->band_tab[b], bh[b], band_same_cb, &f, idx);
+            if (old != UINT32_MAX)
+                nd_art(dd, old)->band_mask &= ~(1u << b);
+            else
+                nd_itab_insert(&dd->band_tab[b], bh[b], idx);
+        }
+        a->band_mask = dd->conf.bands >= 32 ? UINT32_MAX : (1u << dd->conf.bands) - 1;
+    }
     dd->heap[dd->heap_len++] = idx;
     heap_up(dd, dd->heap_len - 1);
     dd->st.indexed++;
@@ -697,8 +734,8 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         uint32_t exact_age = UINT32_MAX;
         for (uint32_t i = 0; i < dd->n_cand; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
-            if (dd->cand[i].hits == dd->conf.bands && a->text_hash == (uint32_t)sig->text_hash &&
-                a->n_shingles == sig->n_shingles && nd_art_age(dd, a) < exact_age) {
+            if (a->text_hash == (uint32_t)sig->text_hash && a->n_shingles == sig->n_shingles &&
+                !memcmp(a->lo, plo, ND_LO_BYTES) && nd_art_age(dd, a) < exact_age) {
                 exact_age = nd_art_age(dd, a);
                 match = dd->cand[i].idx;
             }
@@ -743,7 +780,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     const char *matched = c->canon_uri;
     uint32_t matched_len = c->canon_uri_len;
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx);
+    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL);
 
     dd->st.added++;
     out->verdict = match == UINT32_MAX ? ND_VERDICT_NEW : ND_VERDICT_DUPLICATE;
@@ -796,7 +833,7 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *s
     nd_sig_pack(sig, lo, plo, hi, &mask);
     nd_band_hashes(dd, lo, bh);
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx);
+    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL);
     return ND_ERR_NO_ERROR;
 }
 

@@ -25,7 +25,7 @@
 #include "dedup_int.h"
 
 #define ND_SNAP_MAGIC   "NDSNAP\r\n"
-#define ND_SNAP_VERSION 3u /* 3: epoch, 32-bit article times, masks and seqs; 2: NDS2 hash */
+#define ND_SNAP_VERSION 4u /* 4: band masks; 3: epoch, 32-bit times, masks and seqs; 2: NDS2 */
 #define ND_SNAP_HDR     32
 
 /* ------------------------------------------------------------------ write */
@@ -158,6 +158,7 @@ static nd_err_t serialize(const nd_dedup_t *dd, nd_buf_t *b)
         TRY(w64(b, dd->next_seq - nd_art_age(dd, a)));
         TRY(w32(b, map[a->cluster]));
         TRY(w32(b, a->n_shingles));
+        TRY(w32(b, a->band_mask));
         TRY(nd_buf_append(b, a->lo, ND_LO_BYTES));
         TRY(nd_buf_append(b, a->hi, ND_HI_BYTES));
     }
@@ -335,7 +336,7 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         cmap[i] = cidx;
     }
     uint32_t na = r32(r);
-    const size_t arec = 3 * 8 + 4 * 4 + ND_LO_BYTES + ND_HI_BYTES;
+    const size_t arec = 3 * 8 + 5 * 4 + ND_LO_BYTES + ND_HI_BYTES;
     if (r->bad || na > (size_t)(r->end - r->p) / arec)
         return "truncated or impossible article count";
     if (na > dd->conf.max_articles) {
@@ -353,9 +354,11 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         uint64_t seq = r64(r);
         uint32_t cl = r32(r);
         sig.n_shingles = r32(r);
+        uint32_t band_mask = r32(r);
         const uint8_t *p = rbytes(r, ND_LO_BYTES);
         const uint8_t *hi = rbytes(r, ND_HI_BYTES);
-        if (r->bad || cl >= ncl || (i && seq <= last_seq) || seq >= next_seq || !dd->epoch_set)
+        if (r->bad || cl >= ncl || (i && seq <= last_seq) || seq >= next_seq || !dd->epoch_set ||
+            (uint64_t)band_mask >> dd->conf.bands || (!sig.n_shingles && band_mask))
             return "bad article record";
         nd_lo_unpack(p, lo);
         if (nd_dedup_reserve(dd)) {
@@ -369,7 +372,7 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         dd->next_seq = seq;
         uint64_t bh[ND_BANDS_MAX];
         nd_band_hashes(dd, lo, bh);
-        nd_dedup_index_article(dd, uh, t, &sig, p, hi, bh, cmap[cl]);
+        nd_dedup_index_article(dd, uh, t, &sig, p, hi, bh, cmap[cl], &band_mask);
         last_seq = seq;
     }
     for (uint32_t i = 0; i < ncl; i++)

@@ -722,6 +722,78 @@ static void reuters_half_copies_and_lookalikes(void)
     free(cl);
 }
 
+/* The live entries of every band table together. */
+static uint64_t band_entries(const nd_dedup_t *dd)
+{
+    uint64_t n = 0;
+    for (uint32_t b = 0; b < dd->conf.bands; b++)
+        n += dd->band_tab[b].live;
+    return n;
+}
+
+/* The record of the indexed article with uri u. */
+static const nd_art_t *art_of(const nd_dedup_t *dd, const char *u)
+{
+    uint64_t h = nd_dedup_uri_hash(dd, u, strlen(u));
+    for (uint32_t i = 0; i < dd->heap_len; i++)
+        if (nd_art(dd, dd->heap[i])->uri_hash == h)
+            return nd_art(dd, dd->heap[i]);
+    return NULL;
+}
+
+static void band_key_once_per_cluster(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    uint32_t bands = dd->conf.bands, all = bands >= 32 ? UINT32_MAX : (1u << bands) - 1;
+    nd_decision_t d;
+    add(dd, "u:1", "a", T0, story, &d);
+    uint64_t id = d.cluster.id;
+    ND_EXPECT(band_entries(dd) == bands && art_of(dd, "u:1")->band_mask == all);
+    /* an exact copy takes over every entry: still one per band */
+    add(dd, "u:2", "b", T0 + 1000, story, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.exact && d.cluster.id == id);
+    ND_EXPECT(band_entries(dd) == bands, "%llu entries", (unsigned long long)band_entries(dd));
+    ND_EXPECT(art_of(dd, "u:1")->band_mask == 0 && art_of(dd, "u:2")->band_mask == all);
+    /* a half copy takes the bands it shares with the cluster, adds the others */
+    nd_sig_t sig;
+    nd_dedup_sign(dd, half_copy, strlen(half_copy), &sig);
+    uint16_t lo[ND_SIG_LO], olo[ND_SIG_LO];
+    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
+    nd_nmask_t m;
+    nd_sig_pack(&sig, lo, plo, hi, &m);
+    nd_lo_unpack(art_of(dd, "u:2")->lo, olo);
+    uint32_t shared = 0, r = dd->conf.rows;
+    for (uint32_t b = 0; b < bands; b++)
+        shared |= (uint32_t)!memcmp(lo + b * r, olo + b * r, r * sizeof(lo[0])) << b;
+    ND_EXPECT(shared != 0 && shared != all, "the half copy shares some bands: %08x", shared);
+    add(dd, "u:3", "c", T0 + 2000, half_copy, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.cluster.id == id);
+    ND_EXPECT(art_of(dd, "u:3")->band_mask == all);
+    ND_EXPECT(art_of(dd, "u:2")->band_mask == (all & ~shared), "%08x",
+              art_of(dd, "u:2")->band_mask);
+    ND_EXPECT(band_entries(dd) == 2 * bands - (uint32_t)__builtin_popcount(shared));
+    /* another story with the same key in no band adds its own entries */
+    add(dd, "e:1", "a", T0 + 3000, earn_a, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_NEW);
+    ND_EXPECT(band_entries(dd) == 3 * bands - (uint32_t)__builtin_popcount(shared));
+    /* evicting the articles without entries leaves the cluster findable through the
+     * newest; evicting the holders removes exactly their entries */
+    nd_dedup_t *w = mk(NULL);
+    ND_ASSERT(w);
+    add(w, "w:1", "a", T0, story, &d);
+    add(w, "w:2", "b", T0 + 48 * H, story, &d);
+    add(w, "w:3", "c", T0 + 100 * H, earn_a, &d); /* w:1 leaves the window */
+    ND_EXPECT(!art_of(w, "w:1") && band_entries(w) == 2 * bands);
+    add(w, "w:4", "d", T0 + 101 * H, story, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.exact && d.cluster.count == 3);
+    add(w, "w:5", "e", T0 + 300 * H, ship_a, &d); /* everything before leaves */
+    ND_EXPECT(band_entries(w) == bands && w->heap_len == 1, "%llu entries, %u indexed",
+              (unsigned long long)band_entries(w), w->heap_len);
+    nd_dedup_destroy(w);
+    nd_dedup_destroy(dd);
+}
+
 int main(void)
 {
     make_half_copy();
@@ -738,6 +810,7 @@ int main(void)
     ND_TEST(memory_follows_evictions);
     ND_TEST(allocation_failure_leaves_engine_usable);
     ND_TEST(restore_rebuilds_state);
+    ND_TEST(band_key_once_per_cluster);
     ND_TEST(reuters_half_copies_and_lookalikes);
     return nd_test_done();
 }
