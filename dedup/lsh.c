@@ -208,9 +208,17 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
     if (n_shingles == 0)
         return 0;
     dd->probe_lo = lo;
-    for (uint32_t b = 0; b < dd->conf.bands; b++)
-        nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+    /* the home bucket of every band's live table, read in one branch-free loop:
+     * the 32 cache misses are in flight together (prefetches alone were not
+     * enough: the chain walks below end in mispredicted branches) */
+    uint32_t home[ND_BANDS_MAX];
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
+        const nd_itab_t *t = &dd->band_tab[b];
+        home[b] = t->t[1] ? t->t[1][(uint32_t)bh[b] & t->mask[1]] : ND_ITAB_EMPTY;
+    }
+    for (uint32_t b = 0; b < dd->conf.bands; b++) {
+        if (home[b] == ND_ITAB_EMPTY && dd->band_tab[b].rehash < 0)
+            continue; /* empty chain, no draining table */
         const nd_itab_t *t = &dd->band_tab[b];
         uint32_t tag = (uint32_t)(bh[b] >> 56);
         for (int w = 1; w >= 0; w--) {
