@@ -101,7 +101,7 @@ void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const
  * the window and are freed: the pool follows the live count without moving a
  * record and without a free list of its own.
  */
-#define ND_POOL_SHIFT 10
+#define ND_POOL_SHIFT 8
 #define ND_POOL_WORDS ((1u << ND_POOL_SHIFT) / 64)
 typedef struct nd_pool_chunk_s {
     char *rec;                    /* NULL: freed (every record free) */
