@@ -274,6 +274,9 @@ size_t nd_itab_bytes(const nd_itab_t *t);
 #define ND_CAND_MAX   1024
 #define ND_VERIFY_MAX 24
 
+/* Band entries remembered per add for the index step (see nd_dedup_s.same_slot). */
+#define ND_SAME_MAX 256
+
 /* Evictions done per add at most (beyond the one a full index needs). */
 #define ND_EVICT_STEP 4
 
@@ -387,6 +390,15 @@ struct nd_dedup_s {
     uint32_t cand_set[2 * ND_CAND_MAX]; /* scratch: idx -> position + 1 in cand */
     int32_t cutoff_s;                   /* scratch: articles older than this are out */
     const uint16_t *probe_lo;           /* scratch: the probing signature's low slots */
+    /* scratch: the band entries whose slots equal the probe's, in probe order, as
+     * nd_lsh_candidates() met them, for nd_dedup_index_article() to take over
+     * without walking the chains again; same_ok: the list is complete and
+     * valid (cleared by the next index) */
+    uint32_t *same_slot[ND_SAME_MAX];
+    uint32_t same_idx[ND_SAME_MAX];
+    uint8_t same_band[ND_SAME_MAX];
+    uint32_t n_same;
+    int same_ok;
 };
 
 static inline nd_art_t *nd_art(const nd_dedup_t *dd, uint32_t idx)
@@ -446,11 +458,14 @@ nd_err_t nd_dedup_reserve(nd_dedup_t *dd);
  * of cluster cidx already holds the same key in band b, the new article takes
  * its entry (the newest member stays findable the longest) and the old one
  * loses bit b of its band_mask. band_mask non-NULL (a snapshot load): index
- * exactly the bands it names, no rule. @return the new record's index.
+ * exactly the bands it names, no rule. same: take the entries from the list
+ * the last nd_lsh_candidates() made for this signature (dd->same_ok, nothing
+ * in the band tables changed since) instead of walking the chains again: the
+ * same entries are taken. @return the new record's index.
  */
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uri_hash, int64_t t, const nd_sig_t *sig,
                                 const uint8_t *plo, const uint8_t *hi, const uint64_t *bh,
-                                uint32_t cidx, const uint32_t *band_mask);
+                                uint32_t cidx, const uint32_t *band_mask, int same);
 /* nd_dedup_time_s: event time t (ms) as an article's stored seconds (sets the
  * epoch on first use); nd_dedup_time_ms: the inverse, to the second. */
 int32_t nd_dedup_time_s(nd_dedup_t *dd, int64_t t);

@@ -602,7 +602,7 @@ static int band_same_cb(void *arg, uint32_t idx)
 
 uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd_sig_t *sig,
                                 const uint8_t *plo, const uint8_t *hi, const uint64_t *bh,
-                                uint32_t cidx, const uint32_t *band_mask)
+                                uint32_t cidx, const uint32_t *band_mask, int same)
 {
     int32_t ts = nd_dedup_time_s(dd, t);
     uint32_t idx = nd_pool_take(&dd->arts);
@@ -628,14 +628,29 @@ uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd
             if (*band_mask >> b & 1)
                 nd_itab_insert(&dd->band_tab[b], bh[b], idx);
     } else {
-        struct band_same_s f = {dd, plo, cidx, 0, dd->conf.rows};
-        for (uint32_t b = 0; b < dd->conf.bands; b++, f.off += f.rows) {
-            uint32_t old = nd_itab_swap(&dd->band_tab[b], bh[b], band_same_cb, &f, idx);
-            if (old != UINT32_MAX)
-                nd_art(dd, old)->band_mask &= ~(1u << b);
-            else
-                nd_itab_insert(&dd->band_tab[b], bh[b], idx);
+        uint32_t taken = 0; /* bands whose entry was taken over */
+        if (same) {
+            for (uint32_t j = 0; j < dd->n_same; j++) {
+                uint32_t b = dd->same_band[j], old = dd->same_idx[j];
+                if (!(taken >> b & 1) && nd_art(dd, old)->cluster == cidx) {
+                    *dd->same_slot[j] = nd_itab_ent_make(bh[b], idx);
+                    nd_art(dd, old)->band_mask &= ~(1u << b);
+                    taken |= 1u << b;
+                }
+            }
+        } else {
+            struct band_same_s f = {dd, plo, cidx, 0, dd->conf.rows};
+            for (uint32_t b = 0; b < dd->conf.bands; b++, f.off += f.rows) {
+                uint32_t old = nd_itab_swap(&dd->band_tab[b], bh[b], band_same_cb, &f, idx);
+                if (old != UINT32_MAX) {
+                    nd_art(dd, old)->band_mask &= ~(1u << b);
+                    taken |= 1u << b;
+                }
+            }
         }
+        for (uint32_t b = 0; b < dd->conf.bands; b++)
+            if (!(taken >> b & 1))
+                nd_itab_insert(&dd->band_tab[b], bh[b], idx);
         a->band_mask = dd->conf.bands >= 32 ? UINT32_MAX : (1u << dd->conf.bands) - 1;
     }
     dd->heap[dd->heap_len++] = idx;
@@ -780,7 +795,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     const char *matched = c->canon_uri;
     uint32_t matched_len = c->canon_uri_len;
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL);
+    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL, dd->same_ok);
 
     dd->st.added++;
     out->verdict = match == UINT32_MAX ? ND_VERDICT_NEW : ND_VERDICT_DUPLICATE;
@@ -833,7 +848,7 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *s
     nd_sig_pack(sig, lo, plo, hi, &mask);
     nd_band_hashes(dd, lo, bh);
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL);
+    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL, 0);
     return ND_ERR_NO_ERROR;
 }
 

@@ -149,13 +149,20 @@ double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd
 
 /* Count one band hit of article idx (band band), keeping the candidate set;
  * @return 1 when the set is full and idx is new (the band's chain stops). */
-static inline int cand_hit(nd_dedup_t *dd, uint32_t band, uint32_t idx)
+static inline int cand_hit(nd_dedup_t *dd, uint32_t band, uint32_t idx, uint32_t *slot)
 {
     const nd_art_t *a = nd_art(dd, idx);
     uint32_t r = dd->conf.rows, off = band * r;
     for (uint32_t i = 0; i < r; i++)
         if (nd_lo_get(a->lo, off + i) != dd->probe_lo[off + i])
             return 0;
+    if (dd->n_same < ND_SAME_MAX) {
+        dd->same_slot[dd->n_same] = slot;
+        dd->same_idx[dd->n_same] = idx;
+        dd->same_band[dd->n_same++] = (uint8_t)band;
+    } else {
+        dd->same_ok = 0;
+    }
     if (a->time_s < dd->cutoff_s)
         return 0; /* out of the window, not yet evicted */
     uint32_t mask = 2 * ND_CAND_MAX - 1, i = (idx * 0x9E3779B1u) & mask;
@@ -179,8 +186,8 @@ static inline int cand_hit(nd_dedup_t *dd, uint32_t band, uint32_t idx)
 
 /* Check a batch of tag matches in order: every record is prefetched first, so
  * that their cache misses overlap. *stop: a band whose chain has stopped. */
-static void cand_batch(nd_dedup_t *dd, const uint32_t *hid, const uint8_t *hb, uint32_t nh,
-                       uint32_t *stop)
+static void cand_batch(nd_dedup_t *dd, const uint32_t *hid, const uint8_t *hb, uint32_t **hs,
+                       uint32_t nh, uint32_t *stop)
 {
     uint32_t r = dd->conf.rows;
     for (uint32_t j = 0; j < nh; j++) {
@@ -188,9 +195,12 @@ static void cand_batch(nd_dedup_t *dd, const uint32_t *hid, const uint8_t *hb, u
         __builtin_prefetch(a);
         __builtin_prefetch(a->lo + 3 * (hb[j] * r / 2));
     }
-    for (uint32_t j = 0; j < nh; j++)
-        if (hb[j] != *stop && cand_hit(dd, hb[j], hid[j]))
+    for (uint32_t j = 0; j < nh; j++) {
+        if (hb[j] == *stop)
+            dd->same_ok = 0; /* a stopped chain: the list may miss entries */
+        else if (cand_hit(dd, hb[j], hid[j], hs[j]))
             *stop = hb[j];
+    }
 }
 
 /*
@@ -202,9 +212,11 @@ static void cand_batch(nd_dedup_t *dd, const uint32_t *hid, const uint8_t *hb, u
 uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,
                            uint32_t n_shingles)
 {
-    uint32_t hid[ND_HIT_BATCH], nh = 0, stop = UINT32_MAX;
+    uint32_t hid[ND_HIT_BATCH], nh = 0, stop = UINT32_MAX, *hs[ND_HIT_BATCH];
     uint8_t hb[ND_HIT_BATCH];
     dd->n_cand = 0;
+    dd->n_same = 0;
+    dd->same_ok = 1;
     if (n_shingles == 0)
         return 0;
     dd->probe_lo = lo;
@@ -222,7 +234,7 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
         const nd_itab_t *t = &dd->band_tab[b];
         uint32_t tag = (uint32_t)(bh[b] >> 56);
         for (int w = 1; w >= 0; w--) {
-            const uint32_t *tab = t->t[w];
+            uint32_t *tab = t->t[w];
             if (!tab)
                 continue;
             uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, bh[b]);
@@ -231,16 +243,17 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
                 uint32_t e = tab[i];
                 if (e > ND_ITAB_TOMB && e >> 24 == tag) {
                     hid[nh] = nd_itab_ent_idx(e);
+                    hs[nh] = &tab[i];
                     hb[nh++] = (uint8_t)b;
                     if (nh == ND_HIT_BATCH) {
-                        cand_batch(dd, hid, hb, nh, &stop);
+                        cand_batch(dd, hid, hb, hs, nh, &stop);
                         nh = 0;
                     }
                 }
             }
         }
     }
-    cand_batch(dd, hid, hb, nh, &stop);
+    cand_batch(dd, hid, hb, hs, nh, &stop);
     /* clear the scratch set: every slot set belongs to a candidate */
     uint32_t mask = 2 * ND_CAND_MAX - 1;
     for (uint32_t c = 0; c < dd->n_cand; c++) {

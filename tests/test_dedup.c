@@ -780,6 +780,19 @@ static void band_key_once_per_cluster(void)
     add(dd, "e:1", "a", T0 + 3000, earn_a, &d);
     ND_EXPECT(d.verdict == ND_VERDICT_NEW);
     ND_EXPECT(band_entries(dd) == 3 * bands - (uint32_t)__builtin_popcount(shared));
+    /* a look-alike shares band keys with e:1 but is another story: it takes
+     * nothing over from e:1 */
+    uint32_t lk = 0;
+    nd_dedup_sign(dd, earn_b, strlen(earn_b), &sig);
+    nd_sig_pack(&sig, lo, plo, hi, &m);
+    nd_lo_unpack(art_of(dd, "e:1")->lo, olo);
+    for (uint32_t b = 0; b < bands; b++)
+        lk |= (uint32_t)!memcmp(lo + b * r, olo + b * r, r * sizeof(lo[0])) << b;
+    ND_EXPECT(lk != 0, "the look-alikes share some band keys");
+    add(dd, "e:2", "b", T0 + 4000, earn_b, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_NEW);
+    ND_EXPECT(art_of(dd, "e:1")->band_mask == all && art_of(dd, "e:2")->band_mask == all);
+    ND_EXPECT(band_entries(dd) == 4 * bands - (uint32_t)__builtin_popcount(shared));
     /* evicting the articles without entries leaves the cluster findable through the
      * newest; evicting the holders removes exactly their entries */
     nd_dedup_t *w = mk(NULL);
@@ -794,6 +807,90 @@ static void band_key_once_per_cluster(void)
     ND_EXPECT(band_entries(w) == bands && w->heap_len == 1, "%llu entries, %u indexed",
               (unsigned long long)band_entries(w), w->heap_len);
     nd_dedup_destroy(w);
+    nd_dedup_destroy(dd);
+}
+
+/* Text of article i of a stream of 60 stories with trimmed, footed copies. */
+static void stream_text(int i, char *out, size_t cap)
+{
+    int st = i % 60, ntok = 60 + st * 3;
+    uint64_t x = (uint64_t)st * 0x9E3779B97F4A7C15ULL + 1;
+    size_t len = 0;
+    if (i >= 60 && i % 3 == 0)
+        ntok = ntok * (40 + i % 50) / 100; /* a trimmed copy */
+    for (int k = 0; k < ntok && len + 16 < cap; k++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        len += (size_t)snprintf(out + len, cap - len, "%sw%u", k ? " " : "",
+                                (unsigned)(x >> 33) % 5000);
+    }
+    if (i >= 60 && i % 2)
+        snprintf(out + len, cap - len, " distributed by the wire desk");
+}
+
+/* The index an add builds (its band entries found while probing) is the one
+ * nd_dedup_restore builds from the same decisions (found by walking chains). */
+static void add_and_restore_index_alike(void)
+{
+    nd_dedup_t *a = mk(NULL), *r = mk(NULL);
+    ND_ASSERT(a && r);
+    char text[4096], uri[32];
+    int dups = 0;
+    for (int i = 0; i < 600; i++) {
+        stream_text(i, text, sizeof(text));
+        snprintf(uri, sizeof(uri), "s:%d", i);
+        nd_sig_t sig;
+        nd_dedup_sign(a, text, strlen(text), &sig);
+        nd_item_t it = {uri, strlen(uri), "src", 3, T0 + (int64_t)i * H / 4, strlen(text)};
+        nd_decision_t d;
+        ND_ASSERT(nd_dedup_add(a, &it, &sig, &d) == ND_ERR_NO_ERROR);
+        dups += d.verdict == ND_VERDICT_DUPLICATE;
+        ND_ASSERT(nd_dedup_restore(r, &it, &sig, d.cluster.id, d.canonical_changed) ==
+                  ND_ERR_NO_ERROR);
+    }
+    ND_EXPECT(dups > 300, "%d duplicates", dups);
+    ND_EXPECT(a->heap_len == r->heap_len && a->heap_len < 600, "indexed %u / %u", a->heap_len,
+              r->heap_len);
+    for (uint32_t b = 0; b < a->conf.bands; b++)
+        ND_EXPECT(a->band_tab[b].live == r->band_tab[b].live, "band %u: %u vs %u", b,
+                  a->band_tab[b].live, r->band_tab[b].live);
+    int differ = 0;
+    for (uint32_t i = 0; i < a->heap_len; i++) {
+        const nd_art_t *x = nd_art(a, a->heap[i]);
+        uint64_t h = x->uri_hash;
+        for (uint32_t j = 0; j < r->heap_len; j++)
+            if (nd_art(r, r->heap[j])->uri_hash == h)
+                differ += nd_art(r, r->heap[j])->band_mask != x->band_mask;
+    }
+    ND_EXPECT(differ == 0, "%d articles with other band masks", differ);
+    nd_dedup_destroy(a);
+    nd_dedup_destroy(r);
+}
+
+/* Hundreds of clusters with the same band keys (restored so): an add meets
+ * more equal entries than it remembers, and still takes over exactly one per
+ * band. */
+static void many_equal_keys(void)
+{
+    nd_dedup_t *dd = mk(NULL);
+    ND_ASSERT(dd);
+    nd_sig_t sig;
+    nd_dedup_sign(dd, story, strlen(story), &sig);
+    const uint32_t n = ND_SAME_MAX / 8 + 40; /* x 32 bands: far more than ND_SAME_MAX */
+    char uri[32];
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(uri, sizeof(uri), "m:%u", i);
+        nd_item_t it = {uri, strlen(uri), "s", 1, T0 + i, 100};
+        ND_ASSERT(nd_dedup_restore(dd, &it, &sig, 1000 + i, 1) == ND_ERR_NO_ERROR);
+    }
+    ND_EXPECT(band_entries(dd) == (uint64_t)n * dd->conf.bands);
+    nd_decision_t d;
+    add(dd, "m:new", "t", T0 + n, story, &d);
+    ND_EXPECT(d.verdict == ND_VERDICT_DUPLICATE && d.exact && d.cluster.id == 1000 + n - 1,
+              "verdict %d cluster %llu", d.verdict, (unsigned long long)d.cluster.id);
+    ND_EXPECT(band_entries(dd) == (uint64_t)n * dd->conf.bands, "%llu entries",
+              (unsigned long long)band_entries(dd));
+    snprintf(uri, sizeof(uri), "m:%u", n - 1);
+    ND_EXPECT(art_of(dd, uri)->band_mask == 0 && art_of(dd, "m:new")->band_mask != 0);
     nd_dedup_destroy(dd);
 }
 
@@ -814,6 +911,8 @@ int main(void)
     ND_TEST(allocation_failure_leaves_engine_usable);
     ND_TEST(restore_rebuilds_state);
     ND_TEST(band_key_once_per_cluster);
+    ND_TEST(add_and_restore_index_alike);
+    ND_TEST(many_equal_keys);
     ND_TEST(reuters_half_copies_and_lookalikes);
     return nd_test_done();
 }
