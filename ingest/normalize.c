@@ -6,9 +6,12 @@
  * separator); any other code point goes through utf8proc_decompose_char()
  * with compatibility decomposition, case folding, mark stripping, lumping and
  * ignorable removal, and each resulting code point is classified by its
- * Unicode category. The HTML layer walks tags and entities and feeds the text
- * runs between them to the text layer, so decoded entities can never be
- * mistaken for markup.
+ * Unicode category. ASCII runs take a block path with the same output as the
+ * table: 32 bytes at a time with AVX2 (norm_ascii_avx2, chosen per call from
+ * the CPU), else 16 with SSE2; ND_NORM_NO_ASCII_FAST and ND_NORM_NO_AVX2
+ * force the slower paths, which the tests hold the fast ones to. The HTML
+ * layer walks tags and entities and feeds the text runs between them to the
+ * text layer, so decoded entities can never be mistaken for markup.
  *
  * Why per code point and not utf8proc_map() over the string: the map
  * allocates, decomposes, reorders and recomposes the whole string (about
@@ -25,6 +28,15 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ND_NORM_HAVE_AVX2 1
+#else
+#define ND_NORM_HAVE_AVX2 0
+#endif
+
+/* Bytes a block of the ASCII path may write past what it keeps. */
+#define ND_NORM_SIMD_SLACK 40
 
 #define ND_UTF8PROC_OPTS                                                                           \
     (UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |               \
@@ -62,11 +74,46 @@ typedef struct nd_norm_s {
     nd_buf_t *out;
     int sep; /* a separator came after the last token character */
     unsigned flags;
+    int avx2; /* the ASCII path runs norm_ascii_avx2() */
+    int esc;  /* ND_NORM_JSON_ESCAPES: a '\\' and the byte after it separate */
     int cache_ready;
     int32_t ckey[ND_NORM_CACHE];
     int32_t cval[ND_NORM_CACHE];
     unsigned char ckind[ND_NORM_CACHE];
 } nd_norm_t;
+
+size_t nd_utf8_seq(const char *s, size_t len, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned c = p[i];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (len - i <= n)
+        return 0;
+    if (p[i + 1] < lo || p[i + 1] > hi)
+        return 0;
+    for (size_t k = 2; k <= n; k++)
+        if ((p[i + k] & 0xC0) != 0x80)
+            return 0;
+    return n + 1;
+}
 
 size_t nd_utf8_check(const char *s, size_t len)
 {
@@ -75,6 +122,14 @@ size_t nd_utf8_check(const char *s, size_t len)
     while (i < len) {
         /* ASCII runs a block at a time: the common case in JSON and text. */
 #ifdef __SSE2__
+        while (i + 64 <= len) { /* 64 bytes a test: loads are cheaper than branches */
+            const __m128i *q = (const __m128i *)(const void *)(p + i);
+            __m128i v = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
+                                     _mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3)));
+            if (_mm_movemask_epi8(v))
+                break;
+            i += 64;
+        }
         while (i + 16 <= len &&
                !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i))))
             i += 16;
@@ -88,38 +143,14 @@ size_t nd_utf8_check(const char *s, size_t len)
         }
         if (i >= len)
             break;
-        unsigned c = p[i];
-        if (c < 0x80) {
+        if (p[i] < 0x80) {
             i++;
             continue;
         }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0; /* overlong */
-            else if (c == 0xED)
-                hi = 0x9F; /* surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90; /* overlong */
-            else if (c == 0xF4)
-                hi = 0x8F; /* above U+10FFFF */
-        } else {
+        size_t n = nd_utf8_seq(s, len, i);
+        if (n == 0)
             return i;
-        }
-        if (len - i <= n)
-            return i;
-        if (p[i + 1] < lo || p[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((p[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
+        i += n;
     }
     return len;
 }
@@ -365,6 +396,191 @@ static inline size_t ascii_emit16(char *o, size_t len, __m128i out, unsigned wm,
 }
 #endif
 
+#if ND_NORM_HAVE_AVX2
+/*
+ * The AVX2 ASCII path: 32 bytes a block, folded as ascii_fold16() does, then
+ * the bytes to keep (token bytes and the first separator after each token)
+ * are packed left 8 at a time with a byte shuffle whose control comes from
+ * nd_pack8: entry m lists the positions of the set bits of m, then 0x80
+ * (a zero byte, never kept). Only this code is compiled for AVX2 (function
+ * attribute); it runs only when the CPU reports AVX2.
+ */
+#define ND_AVX2 __attribute__((target("avx2,popcnt")))
+
+static const uint64_t nd_pack8[256] = {
+    0x8080808080808080ull, 0x8080808080808000ull, 0x8080808080808001ull, 0x8080808080800100ull,
+    0x8080808080808002ull, 0x8080808080800200ull, 0x8080808080800201ull, 0x8080808080020100ull,
+    0x8080808080808003ull, 0x8080808080800300ull, 0x8080808080800301ull, 0x8080808080030100ull,
+    0x8080808080800302ull, 0x8080808080030200ull, 0x8080808080030201ull, 0x8080808003020100ull,
+    0x8080808080808004ull, 0x8080808080800400ull, 0x8080808080800401ull, 0x8080808080040100ull,
+    0x8080808080800402ull, 0x8080808080040200ull, 0x8080808080040201ull, 0x8080808004020100ull,
+    0x8080808080800403ull, 0x8080808080040300ull, 0x8080808080040301ull, 0x8080808004030100ull,
+    0x8080808080040302ull, 0x8080808004030200ull, 0x8080808004030201ull, 0x8080800403020100ull,
+    0x8080808080808005ull, 0x8080808080800500ull, 0x8080808080800501ull, 0x8080808080050100ull,
+    0x8080808080800502ull, 0x8080808080050200ull, 0x8080808080050201ull, 0x8080808005020100ull,
+    0x8080808080800503ull, 0x8080808080050300ull, 0x8080808080050301ull, 0x8080808005030100ull,
+    0x8080808080050302ull, 0x8080808005030200ull, 0x8080808005030201ull, 0x8080800503020100ull,
+    0x8080808080800504ull, 0x8080808080050400ull, 0x8080808080050401ull, 0x8080808005040100ull,
+    0x8080808080050402ull, 0x8080808005040200ull, 0x8080808005040201ull, 0x8080800504020100ull,
+    0x8080808080050403ull, 0x8080808005040300ull, 0x8080808005040301ull, 0x8080800504030100ull,
+    0x8080808005040302ull, 0x8080800504030200ull, 0x8080800504030201ull, 0x8080050403020100ull,
+    0x8080808080808006ull, 0x8080808080800600ull, 0x8080808080800601ull, 0x8080808080060100ull,
+    0x8080808080800602ull, 0x8080808080060200ull, 0x8080808080060201ull, 0x8080808006020100ull,
+    0x8080808080800603ull, 0x8080808080060300ull, 0x8080808080060301ull, 0x8080808006030100ull,
+    0x8080808080060302ull, 0x8080808006030200ull, 0x8080808006030201ull, 0x8080800603020100ull,
+    0x8080808080800604ull, 0x8080808080060400ull, 0x8080808080060401ull, 0x8080808006040100ull,
+    0x8080808080060402ull, 0x8080808006040200ull, 0x8080808006040201ull, 0x8080800604020100ull,
+    0x8080808080060403ull, 0x8080808006040300ull, 0x8080808006040301ull, 0x8080800604030100ull,
+    0x8080808006040302ull, 0x8080800604030200ull, 0x8080800604030201ull, 0x8080060403020100ull,
+    0x8080808080800605ull, 0x8080808080060500ull, 0x8080808080060501ull, 0x8080808006050100ull,
+    0x8080808080060502ull, 0x8080808006050200ull, 0x8080808006050201ull, 0x8080800605020100ull,
+    0x8080808080060503ull, 0x8080808006050300ull, 0x8080808006050301ull, 0x8080800605030100ull,
+    0x8080808006050302ull, 0x8080800605030200ull, 0x8080800605030201ull, 0x8080060503020100ull,
+    0x8080808080060504ull, 0x8080808006050400ull, 0x8080808006050401ull, 0x8080800605040100ull,
+    0x8080808006050402ull, 0x8080800605040200ull, 0x8080800605040201ull, 0x8080060504020100ull,
+    0x8080808006050403ull, 0x8080800605040300ull, 0x8080800605040301ull, 0x8080060504030100ull,
+    0x8080800605040302ull, 0x8080060504030200ull, 0x8080060504030201ull, 0x8006050403020100ull,
+    0x8080808080808007ull, 0x8080808080800700ull, 0x8080808080800701ull, 0x8080808080070100ull,
+    0x8080808080800702ull, 0x8080808080070200ull, 0x8080808080070201ull, 0x8080808007020100ull,
+    0x8080808080800703ull, 0x8080808080070300ull, 0x8080808080070301ull, 0x8080808007030100ull,
+    0x8080808080070302ull, 0x8080808007030200ull, 0x8080808007030201ull, 0x8080800703020100ull,
+    0x8080808080800704ull, 0x8080808080070400ull, 0x8080808080070401ull, 0x8080808007040100ull,
+    0x8080808080070402ull, 0x8080808007040200ull, 0x8080808007040201ull, 0x8080800704020100ull,
+    0x8080808080070403ull, 0x8080808007040300ull, 0x8080808007040301ull, 0x8080800704030100ull,
+    0x8080808007040302ull, 0x8080800704030200ull, 0x8080800704030201ull, 0x8080070403020100ull,
+    0x8080808080800705ull, 0x8080808080070500ull, 0x8080808080070501ull, 0x8080808007050100ull,
+    0x8080808080070502ull, 0x8080808007050200ull, 0x8080808007050201ull, 0x8080800705020100ull,
+    0x8080808080070503ull, 0x8080808007050300ull, 0x8080808007050301ull, 0x8080800705030100ull,
+    0x8080808007050302ull, 0x8080800705030200ull, 0x8080800705030201ull, 0x8080070503020100ull,
+    0x8080808080070504ull, 0x8080808007050400ull, 0x8080808007050401ull, 0x8080800705040100ull,
+    0x8080808007050402ull, 0x8080800705040200ull, 0x8080800705040201ull, 0x8080070504020100ull,
+    0x8080808007050403ull, 0x8080800705040300ull, 0x8080800705040301ull, 0x8080070504030100ull,
+    0x8080800705040302ull, 0x8080070504030200ull, 0x8080070504030201ull, 0x8007050403020100ull,
+    0x8080808080800706ull, 0x8080808080070600ull, 0x8080808080070601ull, 0x8080808007060100ull,
+    0x8080808080070602ull, 0x8080808007060200ull, 0x8080808007060201ull, 0x8080800706020100ull,
+    0x8080808080070603ull, 0x8080808007060300ull, 0x8080808007060301ull, 0x8080800706030100ull,
+    0x8080808007060302ull, 0x8080800706030200ull, 0x8080800706030201ull, 0x8080070603020100ull,
+    0x8080808080070604ull, 0x8080808007060400ull, 0x8080808007060401ull, 0x8080800706040100ull,
+    0x8080808007060402ull, 0x8080800706040200ull, 0x8080800706040201ull, 0x8080070604020100ull,
+    0x8080808007060403ull, 0x8080800706040300ull, 0x8080800706040301ull, 0x8080070604030100ull,
+    0x8080800706040302ull, 0x8080070604030200ull, 0x8080070604030201ull, 0x8007060403020100ull,
+    0x8080808080070605ull, 0x8080808007060500ull, 0x8080808007060501ull, 0x8080800706050100ull,
+    0x8080808007060502ull, 0x8080800706050200ull, 0x8080800706050201ull, 0x8080070605020100ull,
+    0x8080808007060503ull, 0x8080800706050300ull, 0x8080800706050301ull, 0x8080070605030100ull,
+    0x8080800706050302ull, 0x8080070605030200ull, 0x8080070605030201ull, 0x8007060503020100ull,
+    0x8080808007060504ull, 0x8080800706050400ull, 0x8080800706050401ull, 0x8080070605040100ull,
+    0x8080800706050402ull, 0x8080070605040200ull, 0x8080070605040201ull, 0x8007060504020100ull,
+    0x8080800706050403ull, 0x8080070605040300ull, 0x8080070605040301ull, 0x8007060504030100ull,
+    0x8080070605040302ull, 0x8007060504030200ull, 0x8007060504030201ull, 0x0706050403020100ull,
+};
+
+/* Append the bytes of a folded 16-byte lane selected by keep16 at o + len. */
+ND_AVX2 static inline size_t pack16(char *o, size_t len, __m128i lane, unsigned keep16)
+{
+    unsigned k0 = keep16 & 0xFFu, k1 = keep16 >> 8;
+    __m128i ctl =
+        _mm_set_epi64x((long long)(nd_pack8[k1] + 0x0808080808080808ull), (long long)nd_pack8[k0]);
+    __m128i r = _mm_shuffle_epi8(lane, ctl);
+    _mm_storel_epi64((__m128i *)(void *)(o + len), r);
+    len += (size_t)__builtin_popcount(k0);
+    _mm_storel_epi64((__m128i *)(void *)(o + len), _mm_srli_si128(r, 8));
+    return len + (size_t)__builtin_popcount(k1);
+}
+
+/*
+ * The ASCII prefix of s[0..n) (n >= 1, s[0] < 0x80, with st->esc s[0] not
+ * '\\') appended to b as the scalar loop of norm_text() would, escapes
+ * included: @return the bytes consumed. The caller
+ * reserved n + ND_NORM_SIMD_SLACK bytes: up to 32 bytes past the final
+ * length may be written.
+ */
+ND_AVX2 static size_t norm_ascii_avx2(nd_norm_t *st, const unsigned char *s, size_t n)
+{
+    nd_buf_t *b = st->out;
+    char *o = b->p;
+    size_t len = b->len, i = 0;
+    const __m256i c20 = _mm256_set1_epi8(0x20), space = _mm256_set1_epi8(' ');
+    const __m256i a1 = _mm256_set1_epi8('a' - 1), z1 = _mm256_set1_epi8('z' + 1);
+    const __m256i d1 = _mm256_set1_epi8('0' - 1), d9 = _mm256_set1_epi8('9' + 1);
+    const __m256i bsl = _mm256_set1_epi8('\\');
+    const int esc = st->esc;
+    uint32_t carry = 0; /* 1: the byte before the block ended a token */
+    if (len > 0) {
+        if (st->sep)
+            o[len++] = ' '; /* the pending space, taken back if no token follows */
+        else
+            carry = 1;
+    }
+    unsigned char tail[32];
+    for (;;) {
+        __m256i v;
+        if (n - i >= 32) {
+            v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+        } else {
+            /* The tail, padded with 0x80: the padding stops the run. */
+            memset(tail, 0x80, sizeof(tail));
+            memcpy(tail, s + i, n - i);
+            v = _mm256_loadu_si256((const __m256i *)(const void *)tail);
+        }
+        uint32_t na = (uint32_t)_mm256_movemask_epi8(v);
+        uint32_t valid = na ? (1u << __builtin_ctz(na)) - 1 : 0xFFFFFFFFu;
+        __m256i low = _mm256_or_si256(v, c20); /* digits have 0x20 set already */
+        __m256i let = _mm256_and_si256(_mm256_cmpgt_epi8(low, a1), _mm256_cmpgt_epi8(z1, low));
+        __m256i dig = _mm256_and_si256(_mm256_cmpgt_epi8(v, d1), _mm256_cmpgt_epi8(d9, v));
+        __m256i word = _mm256_or_si256(let, dig);
+        __m256i out = _mm256_blendv_epi8(space, low, word);
+        uint32_t wm = (uint32_t)_mm256_movemask_epi8(word);
+        if (esc) {
+            uint32_t bs = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, bsl)) & valid;
+            if (bs) {
+                /* Escapes in order: a '\\' not itself escaped starts one,
+                 * and the byte after it is a separator too (it follows a
+                 * separator, so it is never kept). An escape whose second
+                 * byte is not in the block is left to the caller. */
+                uint32_t starts = 0, escd = 0;
+                for (uint32_t m = bs; m; m &= m - 1) {
+                    unsigned k = (unsigned)__builtin_ctz(m);
+                    if ((escd >> k) & 1u)
+                        continue;
+                    starts |= 1u << k;
+                    if (k < 31)
+                        escd |= 2u << k;
+                }
+                uint32_t top = valid ^ (valid >> 1);
+                if (starts & top)
+                    valid &= ~top;
+                wm &= ~escd;
+            }
+        }
+        wm &= valid;
+        uint32_t keep = wm | (~wm & valid & ((wm << 1) | carry));
+        len = pack16(o, len, _mm256_castsi256_si128(out), keep & 0xFFFFu);
+        len = pack16(o, len, _mm256_extracti128_si256(out, 1), keep >> 16);
+        if (valid != 0xFFFFFFFFu) {
+            unsigned used = (unsigned)__builtin_popcount(valid);
+            i += used;
+            if (na || used == 0)
+                break;                       /* the run ends here */
+            carry = (wm >> (used - 1)) & 1u; /* cut before a last-byte escape: go on */
+        } else {
+            carry = wm >> 31;
+            i += 32;
+        }
+        if (i == n)
+            break;
+    }
+    /* A run of separators at the end is left pending, never written. */
+    if (len > 0 && o[len - 1] == ' ') {
+        len--;
+        st->sep = 1;
+    } else {
+        st->sep = 0;
+    }
+    b->len = len;
+    return i;
+}
+#endif
+
 /* Feed a run of plain UTF-8 text. */
 static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
 {
@@ -372,18 +588,32 @@ static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
     size_t i = 0;
     const int fast = !(st->flags & ND_NORM_NO_ASCII_FAST);
     while (i < n) {
+        if (st->esc && s[i] == '\\') { /* an escape stands for a separator */
+            st->sep = 1;
+            i = n - i >= 2 ? i + 2 : n;
+            continue;
+        }
         if (fast && s[i] < 0x80) {
             /* ASCII output is at most one byte per input byte plus one
              * space before the first token. */
-            if (nd_buf_reserve(b, n - i + 1))
+            if (b->cap - b->len < n - i + 1 + ND_NORM_SIMD_SLACK &&
+                nd_buf_reserve(b, n - i + 1 + ND_NORM_SIMD_SLACK))
                 return ND_ERR_NOMEM;
+#if ND_NORM_HAVE_AVX2
+            if (st->avx2) {
+                i += norm_ascii_avx2(st, s + i, n - i);
+                continue;
+            }
+#endif
             char *o = b->p;
             size_t len = b->len;
             int sep = st->sep;
 #ifdef __SSE2__
+            const __m128i bsl = _mm_set1_epi8(st->esc ? '\\' : 0x80);
             while (n - i >= 16) {
                 __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-                unsigned valid = 0xFFFFu, na = (unsigned)_mm_movemask_epi8(v);
+                unsigned valid = 0xFFFFu,
+                         na = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, bsl)));
                 if (na) { /* the ASCII bytes before the first non-ASCII one */
                     valid = (1u << __builtin_ctz(na)) - 1;
                     if (!valid)
@@ -402,7 +632,7 @@ static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
 #endif
             for (; i < n; i++) {
                 unsigned c = s[i];
-                if (c >= 0x80)
+                if (c >= 0x80 || (c == '\\' && st->esc))
                     break;
                 unsigned m = nd_ascii_map[c];
                 if (m) {
@@ -428,6 +658,28 @@ static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
             return err;
     }
     return ND_ERR_NO_ERROR;
+}
+
+/* Up to 8 bytes of a tag or entity name packed little-endian, so that a
+ * name compares as one integer; ND_NAME_KEY() is the same for a literal. */
+#define ND_NAME_KEY(lit)                                                                           \
+    ((uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[0] |                                        \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[1] << 8 |                                   \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[2] << 16 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[3] << 24 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[4] << 32 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[5] << 40 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[6] << 48 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[7] << 56)
+
+/* name[0..n) (n <= 8) packed; with fold, ASCII letters lowercased (a tag
+ * name holds only letters and digits, and digits have 0x20 set already). */
+static inline uint64_t name_key(const unsigned char *name, size_t n, int fold)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k |= (uint64_t)(fold ? name[i] | 0x20u : name[i]) << (8 * i);
+    return k;
 }
 
 /*
@@ -515,6 +767,25 @@ static size_t html_entity(const unsigned char *s, size_t n, int32_t *cp)
     if (nl == 0 || i >= n || s[i] != ';')
         return 0;
     const char *name = (const char *)s + start;
+    if (nl <= 5) { /* the names news bodies use most, before the tables */
+        uint64_t key = name_key(s + start, nl, 0);
+        int32_t c = key == ND_NAME_KEY("lt")      ? '<'
+                    : key == ND_NAME_KEY("gt")    ? '>'
+                    : key == ND_NAME_KEY("nbsp")  ? 0xA0
+                    : key == ND_NAME_KEY("amp")   ? '&'
+                    : key == ND_NAME_KEY("quot")  ? '"'
+                    : key == ND_NAME_KEY("rsquo") ? 0x2019
+                    : key == ND_NAME_KEY("ldquo") ? 0x201C
+                    : key == ND_NAME_KEY("rdquo") ? 0x201D
+                    : key == ND_NAME_KEY("lsquo") ? 0x2018
+                    : key == ND_NAME_KEY("mdash") ? 0x2014
+                    : key == ND_NAME_KEY("ndash") ? 0x2013
+                                                  : -1;
+        if (c >= 0) {
+            *cp = c;
+            return i + 1;
+        }
+    }
     /* name holds no NUL, so strncmp stops inside a shorter table name; the
      * first byte filters out almost every candidate. */
     for (size_t k = 0; k < 96; k++) {
@@ -534,37 +805,41 @@ static size_t html_entity(const unsigned char *s, size_t n, int32_t *cp)
     return 0;
 }
 
-/* Inline elements join the text around them; every other tag breaks words. */
-static int tag_is_inline(const unsigned char *name, size_t n)
+/* Inline elements join the text around them; every other tag breaks words.
+ * key: the lowercased name of n bytes (n <= 8). */
+static int tag_is_inline(uint64_t key, size_t n)
 {
-    /* Inline tags, by length (none is longer than 6), so a tag costs a
-     * lower-casing of at most 6 bytes and a few memcmp of that length. */
-    static const char *const inl[7] = {
-        "",
-        "abiqsu",                               /* 1 letter: a b i q s u */
-        "emtt",                                 /* em tt */
-        "bdibdodfnkbdsubsupvarwbrbiginsdel",    /* 3 letters */
-        "abbrcitecodedatafontmarksampspantime", /* 4 letters */
-        "small",                                /* 5 letters */
-        "strongstrike",                         /* 6 letters */
-    };
-    char low[6];
-    if (n == 0 || n > 6)
+    switch (n) {
+    case 1: /* a b i q s u */
+        return key >= 'a' && key <= 'z' && ((0x150103u >> (key - 'a')) & 1u);
+    case 2:
+        return key == ND_NAME_KEY("em") || key == ND_NAME_KEY("tt");
+    case 3:
+        return key == ND_NAME_KEY("bdi") || key == ND_NAME_KEY("bdo") ||
+               key == ND_NAME_KEY("dfn") || key == ND_NAME_KEY("kbd") ||
+               key == ND_NAME_KEY("sub") || key == ND_NAME_KEY("sup") ||
+               key == ND_NAME_KEY("var") || key == ND_NAME_KEY("wbr") ||
+               key == ND_NAME_KEY("big") || key == ND_NAME_KEY("ins") || key == ND_NAME_KEY("del");
+    case 4:
+        return key == ND_NAME_KEY("abbr") || key == ND_NAME_KEY("cite") ||
+               key == ND_NAME_KEY("code") || key == ND_NAME_KEY("data") ||
+               key == ND_NAME_KEY("font") || key == ND_NAME_KEY("mark") ||
+               key == ND_NAME_KEY("samp") || key == ND_NAME_KEY("span") ||
+               key == ND_NAME_KEY("time");
+    case 5:
+        return key == ND_NAME_KEY("small");
+    case 6:
+        return key == ND_NAME_KEY("strong") || key == ND_NAME_KEY("strike");
+    default:
         return 0;
-    for (size_t i = 0; i < n; i++)
-        low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-    for (const char *t = inl[n]; *t; t += n)
-        if (memcmp(t, low, n) == 0)
-            return 1;
-    return 0;
+    }
 }
 
-/* Elements whose content is not body text. */
-static int tag_is_skipped(const unsigned char *name, size_t n)
+/* Elements whose content is not body text (key as for tag_is_inline). */
+static int tag_is_skipped(uint64_t key, size_t n)
 {
-    return (n == 6 && strncasecmp((const char *)name, "script", 6) == 0) ||
-           (n == 5 && strncasecmp((const char *)name, "style", 5) == 0) ||
-           (n == 4 && strncasecmp((const char *)name, "head", 4) == 0);
+    return (n == 6 && key == ND_NAME_KEY("script")) || (n == 5 && key == ND_NAME_KEY("style")) ||
+           (n == 4 && key == ND_NAME_KEY("head"));
 }
 
 /* Offset just past the '>' closing the tag that starts at s[i] == '<'
@@ -676,10 +951,12 @@ static nd_err_t norm_html(nd_norm_t *st, const unsigned char *s, size_t n)
             continue;
         }
         i = tag_end(s, n, j);
-        if (!tag_is_inline(s + ns, ne - ns))
+        size_t nl = ne - ns;
+        uint64_t key = nl <= 8 ? name_key(s + ns, nl, 1) : 0;
+        if (!tag_is_inline(key, nl))
             st->sep = 1;
-        if (!closing && tag_is_skipped(s + ns, ne - ns))
-            i = skip_to_end_tag(s, n, i, s + ns, ne - ns);
+        if (!closing && tag_is_skipped(key, nl))
+            i = skip_to_end_tag(s, n, i, s + ns, nl);
     }
     return ND_ERR_NO_ERROR;
 }
@@ -687,12 +964,19 @@ static nd_err_t norm_html(nd_norm_t *st, const unsigned char *s, size_t n)
 nd_err_t nd_normalize_ex(const char *in, size_t len, int is_html, unsigned flags, nd_buf_t *out)
 {
     nd_buf_reset(out);
+    if (is_html && (flags & ND_NORM_JSON_ESCAPES))
+        return ND_ERR_INVALID_ARG;
     if (nd_buf_reserve(out, len + 1))
         return ND_ERR_NOMEM;
     nd_norm_t st; /* not zeroed: the cache is filled on first use */
     st.out = out;
     st.sep = 0;
     st.flags = flags;
+    st.esc = !!(flags & ND_NORM_JSON_ESCAPES);
+    st.avx2 = 0;
+#if ND_NORM_HAVE_AVX2
+    st.avx2 = !(flags & ND_NORM_NO_AVX2) && __builtin_cpu_supports("avx2");
+#endif
     st.cache_ready = 0;
     nd_err_t err = is_html ? norm_html(&st, (const unsigned char *)in, len)
                            : norm_text(&st, (const unsigned char *)in, len);

@@ -11,6 +11,15 @@
 /* Process ASCII through the general (utf8proc) path too: the reference that
  * the ASCII fast path must match byte for byte. */
 #define ND_NORM_NO_ASCII_FAST 0x1u
+/* Keep the ASCII fast path on SSE2 even where the CPU has AVX2 (tests and
+ * benches compare the two). */
+#define ND_NORM_NO_AVX2 0x2u
+/* The input is the text of a JSON string whose only escapes are the
+ * one-character ones (\" \\ \/ \b \f \n \r \t; no \u): each escape is
+ * read as the character it stands for, so the output is that of the decoded
+ * string. Every such character is a separator, which is what lets the
+ * normaliser skip decoding. Only for text (is_html 0: ND_ERR_INVALID_ARG). */
+#define ND_NORM_JSON_ESCAPES 0x4u
 
 /*
  * nd_normalize_ex: nd_normalize() with flags (ND_NORM_*). With flags 0 it is
@@ -24,5 +33,12 @@ nd_err_t nd_normalize_ex(const char *in, size_t len, int is_html, unsigned flags
  * first invalid sequence.
  */
 size_t nd_utf8_check(const char *s, size_t len);
+
+/*
+ * nd_utf8_seq: the length (2 to 4) of the strict UTF-8 sequence that starts
+ * at s[i] (i < len, s[i] >= 0x80) and ends within s[0..len), or 0 when
+ * there is none; nd_utf8_check() is made of it.
+ */
+size_t nd_utf8_seq(const char *s, size_t len, size_t i);
 
 #endif /* ND_NORMALIZE_INT_H */

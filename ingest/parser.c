@@ -5,14 +5,18 @@
  * library"). The callbacks keep only the fields an article needs and ignore
  * the rest at any depth. Design points:
  *
- *  - The document is validated as strict UTF-8 once, up front, so yajl runs
- *    with string validation off and a bad byte anywhere is ND_ERR_BAD_UTF8.
+ *  - The document is validated as strict UTF-8 once, up front, in the same
+ *    pass that finds its long strings (scan_doc()), so yajl runs with string
+ *    validation off and a bad byte anywhere is ND_ERR_BAD_UTF8.
  *  - Strings without escapes are used in place (they point into the input);
  *    only escaped strings, which yajl decodes into a scratch buffer, are
  *    copied into per-field buffers owned by the handle and reused across
  *    documents. Steady state: no allocation per document or per field.
  *  - Long string values (bodies) bypass yajl's byte-at-a-time string lexer:
- *    see find_long_strings().
+ *    see scan_doc(). A long body candidate with escapes is kept raw (its
+ *    JSON text) and never decoded when it is text: the normaliser reads the
+ *    escapes as the separators they stand for (ND_NORM_JSON_ESCAPES). An
+ *    HTML body is decoded once it is chosen.
  *  - yajl does not check its own allocations, so it allocates from an arena
  *    in the handle (reset per document, no free list). If the arena cannot
  *    grow, the allocator longjmp()s back to nd_parser_parse(), which returns
@@ -29,10 +33,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <yajl/yajl_parse.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ND_PARSER_HAVE_AVX2 1
+#else
+#define ND_PARSER_HAVE_AVX2 0
 #endif
 
 #define ND_ARENA_CHUNK  (64 * 1024)
@@ -104,11 +113,16 @@ static const nd_key_t nd_entry_keys[] = {
 /* Body content types, in order of preference within bodies[]. */
 enum { CT_NONE = 0, CT_PLAIN = 1, CT_HTML = 2, CT_OTHER = 3 };
 
-/* A string field: points into the input, or into buf for decoded strings. */
+/* A string field: points into the input, or into buf for decoded strings.
+ * A body candidate may be left raw: p..p+len is then the JSON text of the
+ * string, simple escapes undecoded (see body_raw()), dec_len its decoded
+ * length. */
 typedef struct nd_field_s {
     const char *p;
     size_t len;
     int set;
+    int raw;
+    size_t dec_len;
     nd_buf_t buf;
 } nd_field_t;
 
@@ -127,6 +141,7 @@ typedef struct nd_chunk_s {
 
 struct nd_parser_s {
     nd_parser_conf_t conf;
+    int avx2; /* the CPU has AVX2 (string_stop_avx2) */
 
     /* yajl's arena */
     nd_chunk_t *chunks, *cur;
@@ -162,13 +177,15 @@ struct nd_parser_s {
     /* Long string values yajl is given as "": offsets of their quotes. */
     struct {
         size_t open, close;
-        int esc; /* holds simple escapes (never \\u) */
+        size_t nesc; /* simple escapes it holds (never \\u) */
     } elide[ND_ELIDE_MAX];
     int n_elide;
     int elide_cur;   /* index of the elided string yajl reports next, or -1 */
     int elide_bad;   /* an elided string landed where it cannot be used */
     nd_buf_t unesc;  /* an elided string with its escapes decoded */
     int unesc_owned; /* unesc holds the string being reported */
+    int cur_raw;     /* the string being reported is raw JSON text ... */
+    size_t cur_dec;  /* ... of this decoded length */
 };
 
 /* ---- the arena yajl allocates from ---- */
@@ -284,6 +301,8 @@ static int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size
         f->p = (const char *)s;
         f->len = len;
         f->set = 1;
+        f->raw = p->cur_raw;
+        f->dec_len = p->cur_raw ? p->cur_dec : len;
         return 1;
     }
     if (p->unesc_owned && (const char *)s == p->unesc.p) {
@@ -295,6 +314,8 @@ static int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size
         f->p = f->buf.p;
         f->len = len;
         f->set = 1;
+        f->raw = 0;
+        f->dec_len = len;
         return 1;
     }
     /* Decoded by yajl from escapes: "\udc00" alone decodes to a surrogate. */
@@ -309,6 +330,8 @@ static int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size
     f->p = f->buf.p;
     f->len = len;
     f->set = 1;
+    f->raw = 0;
+    f->dec_len = len;
     return 1;
 }
 
@@ -317,19 +340,51 @@ static void clear_field(nd_field_t *f)
     f->p = NULL;
     f->len = 0;
     f->set = 0;
+    f->raw = 0;
+    f->dec_len = 0;
+}
+
+/* s[0..n) equals lower[0..n) (lowercase ASCII) ignoring ASCII case; what
+ * strncasecmp() answers for these strings, without the call. */
+static inline int eq_nocase(const char *s, const char *lower, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = (unsigned char)s[i];
+        if (c - 'A' < 26u)
+            c += 32;
+        if (c != (unsigned char)lower[i])
+            return 0;
+    }
+    return 1;
 }
 
 /* The id of a key (ASCII case-insensitive); sets *camel when a key whose
  * 3.x spelling is camelCase is written with an uppercase letter. */
 static int lookup(const char *key, size_t len, const nd_key_t *t, size_t n, int *camel)
 {
+    if (len == 0)
+        return K_NONE;
+    unsigned c0 = (unsigned char)key[0];
+    if (c0 - 'A' < 26u)
+        c0 += 32;
     for (size_t k = 0; k < n; k++) {
-        if (t[k].len != len || strncasecmp(t[k].name, key, len) != 0)
+        if (t[k].len != len || (unsigned char)t[k].name[0] != c0)
             continue;
-        if (t[k].camel)
-            for (size_t i = 0; i < len; i++)
-                if (key[i] >= 'A' && key[i] <= 'Z')
-                    *camel = 1;
+        unsigned upper = 0;
+        size_t i = 1;
+        for (; i < len; i++) {
+            unsigned c = (unsigned char)key[i];
+            if (c - 'A' < 26u) {
+                c += 32;
+                upper = 1;
+            }
+            if (c != (unsigned char)t[k].name[i])
+                break;
+        }
+        if (i < len)
+            continue;
+        if (t[k].camel && (upper || (unsigned)((unsigned char)key[0] - 'A') < 26u))
+            *camel = 1;
         return t[k].id;
     }
     return K_NONE;
@@ -345,7 +400,7 @@ static int is_array_key(int k)
 static int version_major(const char *s, size_t len)
 {
     for (size_t i = 0; i + 7 < len; i++)
-        if (strncasecmp(s + i, "schema_", 7) == 0 && s[i + 7] >= '1' && s[i + 7] <= '9')
+        if (eq_nocase(s + i, "schema_", 7) && s[i + 7] >= '1' && s[i + 7] <= '9')
             return s[i + 7] - '0';
     for (size_t i = 0; i < len; i++)
         if (s[i] >= '1' && s[i] <= '9' && (i + 1 == len || s[i + 1] == '.'))
@@ -414,10 +469,10 @@ static int on_value(nd_parser_t *p, int type)
 
 static int classify_ct(const char *s, size_t len)
 {
-    if (len >= 10 && strncasecmp(s, "text/plain", 10) == 0)
+    if (len >= 10 && eq_nocase(s, "text/plain", 10))
         return CT_PLAIN;
     for (size_t i = 0; i + 4 <= len; i++)
-        if (strncasecmp(s + i, "html", 4) == 0)
+        if (eq_nocase(s + i, "html", 4))
             return CT_HTML;
     return CT_OTHER;
 }
@@ -507,28 +562,37 @@ static int cb_number(void *ctx, const char *s, size_t len)
     return on_value(ctx, T_NUMBER);
 }
 
-/* The raw text of elided string k, its simple escapes decoded into unesc if
- * it has any. 0 on out of memory. */
-static int elided_text(nd_parser_t *p, int k, const unsigned char **s, size_t *len)
+/* Decode the simple escapes (never \\u) of the JSON string text r..end into
+ * out, NUL-terminated. 0 on out of memory. */
+static int unescape_simple(const char *r, const char *end, nd_buf_t *out)
 {
-    const char *r = p->in + p->elide[k].open + 1, *end = p->in + p->elide[k].close;
-    if (!p->elide[k].esc) {
-        *s = (const unsigned char *)r;
-        *len = (size_t)(end - r);
-        return 1;
-    }
-    nd_buf_reset(&p->unesc);
-    if (nd_buf_reserve(&p->unesc, (size_t)(end - r)))
+    nd_buf_reset(out);
+    if (nd_buf_reserve(out, (size_t)(end - r) + 16))
         return 0;
-    char *o = p->unesc.p;
-    while (r < end) {
-        const char *b = memchr(r, '\\', (size_t)(end - r));
-        size_t run = (size_t)((b ? b : end) - r);
-        memcpy(o, r, run);
-        o += run;
-        if (!b)
+    char *o = out->p;
+    for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time, stored whole; o never runs ahead of r. */
+        const __m128i bs = _mm_set1_epi8('\\');
+        while (end - r >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)r);
+            _mm_storeu_si128((__m128i *)(void *)o, v);
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs));
+            if (m) {
+                unsigned k = (unsigned)__builtin_ctz(m);
+                r += k;
+                o += k;
+                break;
+            }
+            r += 16;
+            o += 16;
+        }
+#endif
+        while (r < end && *r != '\\')
+            *o++ = *r++;
+        if (r >= end)
             break;
-        switch (b[1]) { /* the scan admitted only these */
+        switch (r[1]) { /* the scan admitted only these */
         case 'b':
             *o++ = '\b';
             break;
@@ -545,17 +609,43 @@ static int elided_text(nd_parser_t *p, int k, const unsigned char **s, size_t *l
             *o++ = '\t';
             break;
         default:
-            *o++ = b[1];
+            *o++ = r[1];
             break; /* " \\ / */
         }
-        r = b + 2;
+        r += 2;
     }
-    p->unesc.len = (size_t)(o - p->unesc.p);
-    p->unesc.p[p->unesc.len] = '\0';
+    out->len = (size_t)(o - out->p);
+    out->p[out->len] = '\0';
+    return 1;
+}
+
+/* The raw text of elided string k, its simple escapes decoded into unesc if
+ * it has any. 0 on out of memory. */
+static int elided_text(nd_parser_t *p, int k, const unsigned char **s, size_t *len)
+{
+    const char *r = p->in + p->elide[k].open + 1, *end = p->in + p->elide[k].close;
+    if (!p->elide[k].nesc) {
+        *s = (const unsigned char *)r;
+        *len = (size_t)(end - r);
+        return 1;
+    }
+    if (!unescape_simple(r, end, &p->unesc))
+        return 0;
     p->unesc_owned = 1;
     *s = (const unsigned char *)p->unesc.p;
     *len = p->unesc.len;
     return 1;
+}
+
+/* The string being reported goes to a body candidate, which may stay raw:
+ * the same routing as cb_string_at(). */
+static int body_target(const nd_parser_t *p)
+{
+    if (p->depth == 1)
+        return p->top_key == K_BODY_TEXT || p->top_key == K_BODY_HTML ||
+               p->top_key == K_BODY_XHTML || p->top_key == K_DESC_TEXT || p->top_key == K_DESC_HTML;
+    return p->depth == 3 && (p->arr_key == K_BODIES || p->arr_key == K_DESCRIPTIONS) &&
+           p->ent_key == K_VALUE;
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
@@ -564,11 +654,19 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
     if (p->elide_cur >= 0) {
         int k = p->elide_cur;
         p->elide_cur = -1;
-        if (!elided_text(p, k, &s, &len))
+        if (p->elide[k].nesc && body_target(p)) {
+            /* Left raw: decoded, if ever, only when chosen as the body. */
+            s = (const unsigned char *)p->in + p->elide[k].open + 1;
+            len = p->elide[k].close - p->elide[k].open - 1;
+            p->cur_raw = 1;
+            p->cur_dec = len - p->elide[k].nesc;
+        } else if (!elided_text(p, k, &s, &len)) {
             return fail(p, ND_ERR_NOMEM, "out of memory copying a field");
+        }
     }
     int r = on_value(p, T_STRING) && cb_string_at(p, s, len);
     p->unesc_owned = 0;
+    p->cur_raw = 0;
     return r;
 }
 
@@ -629,10 +727,17 @@ static void entry_done(nd_parser_t *p)
     p->ent_value = t;
     pk->rank = rank;
     if (p->ent_ct == CT_NONE) { /* no content type: markup if it starts with a tag */
-        size_t i = 0;
-        while (i < pk->f.len && (pk->f.p[i] == ' ' || pk->f.p[i] == '\n' || pk->f.p[i] == '\t'))
-            i++;
-        pk->html = i < pk->f.len && pk->f.p[i] == '<';
+        const char *t = pk->f.p;
+        size_t i = 0, n = pk->f.len;
+        for (;;) {
+            if (i < n && (t[i] == ' ' || (!pk->f.raw && (t[i] == '\n' || t[i] == '\t'))))
+                i++;
+            else if (pk->f.raw && i + 1 < n && t[i] == '\\' && (t[i + 1] == 'n' || t[i + 1] == 't'))
+                i += 2; /* a raw string holds no control byte, only its escape */
+            else
+                break;
+        }
+        pk->html = i < n && t[i] == '<';
     } else {
         pk->html = p->ent_ct == CT_HTML;
     }
@@ -717,6 +822,9 @@ nd_parser_t *nd_parser_new(const nd_parser_conf_t *conf, char *errstr, size_t er
         return NULL;
     }
     p->conf = c;
+#if ND_PARSER_HAVE_AVX2
+    p->avx2 = __builtin_cpu_supports("avx2");
+#endif
     p->afs.malloc = arena_alloc;
     p->afs.realloc = arena_realloc;
     p->afs.free = arena_free;
@@ -765,18 +873,49 @@ static void reset_doc(nd_parser_t *p, const char *buf, size_t len)
     p->elide_cur = -1;
     p->elide_bad = 0;
     p->unesc_owned = 0;
+    p->cur_raw = 0;
 }
 
-/* Offset of the first '"', '\\' or control byte at or after i, len if none. */
-static size_t string_stop(const unsigned char *s, size_t len, size_t i)
+#if ND_PARSER_HAVE_AVX2
+/* string_stop() 32 bytes a step (AVX2 only: the caller checks the CPU). */
+__attribute__((target("avx2"))) static size_t string_stop_avx2(const unsigned char *s, size_t len,
+                                                               size_t i)
 {
+    const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\');
+    const __m256i c1f = _mm256_set1_epi8(0x1F);
+    while (len - i >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+        /* control bytes: v <= 0x1F unsigned */
+        __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v);
+        __m256i hit = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)), ctl);
+        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(hit, v)); /* v: >= 0x80 */
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 32;
+    }
+    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && s[i] < 0x80)
+        i++;
+    return i;
+}
+#endif
+
+/* Offset of the first '"', '\\', control or non-ASCII byte at or after i, len if
+ * none. */
+static size_t string_stop(const unsigned char *s, size_t len, size_t i, int avx2)
+{
+#if ND_PARSER_HAVE_AVX2
+    if (avx2)
+        return string_stop_avx2(s, len, i);
+#else
+    (void)avx2;
+#endif
 #ifdef __SSE2__
     const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(' ');
     while (len - i >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        /* control bytes: below ' ' as signed, and not >= 0x80 (negative) */
-        __m128i ctl =
-            _mm_andnot_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()), _mm_cmplt_epi8(v, sp));
+        /* control and non-ASCII bytes: below ' ' as signed */
+        __m128i ctl = _mm_cmplt_epi8(v, sp);
         __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)), ctl);
         unsigned m = (unsigned)_mm_movemask_epi8(hit);
         if (m)
@@ -784,47 +923,93 @@ static size_t string_stop(const unsigned char *s, size_t len, size_t i)
         i += 16;
     }
 #endif
-    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20)
+    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && s[i] < 0x80)
         i++;
     return i;
 }
 
+/* The rest of the document from i validated: @return len, or the offset of
+ * its first invalid UTF-8 sequence. */
+static size_t utf8_rest(const unsigned char *s, size_t len, size_t i)
+{
+    return i + nd_utf8_check((const char *)s + i, len - i);
+}
+
+/* Validate the UTF-8 sequences from s[j] (>= 0x80) on, up to the next ASCII
+ * byte. @return that offset, or (size_t)-1 with *bad set. */
+static size_t utf8_run(const unsigned char *s, size_t len, size_t j, size_t *bad)
+{
+    while (j < len && s[j] >= 0x80) {
+        size_t n = nd_utf8_seq((const char *)s, len, j);
+        if (n == 0) {
+            *bad = j;
+            return (size_t)-1;
+        }
+        j += n;
+    }
+    return j;
+}
+
 /*
- * Find the long string values of the document, which run_yajl hands to yajl
- * as "" and cb_string takes from the input: yajl's string lexer and decoder
- * go a byte at a time, and on a 4 KB body they were most of the parse. Only
- * strings yajl would accept and decode exactly as elided_text() does are
- * chosen: no control bytes, escapes only of the one-character kind (no
- * \\u), and values, not keys. The scan takes every '"' outside a string as
- * the start of one, as yajl's lexer does; in a document that is not valid
- * JSON the spans may be wrong, but yajl then fails and run_yajl parses again
- * without them, so every error is reported as before.
+ * One pass over the document before yajl sees it: validate it as strict
+ * UTF-8 (so yajl runs with string validation off) and find its long string
+ * values, which run_yajl hands to yajl as "" and cb_string takes from the
+ * input: yajl's string lexer and decoder go a byte at a time, and on a 4 KB
+ * body they were most of the parse. Only strings yajl would accept and
+ * decode exactly as elided_text() does are chosen: no control bytes, escapes
+ * only of the one-character kind (no \\u), and values, not keys. The scan
+ * takes every '"' outside a string as the start of one, as yajl's lexer
+ * does; in a document that is not valid JSON the spans may be wrong, but
+ * yajl then fails and run_yajl parses again without them, so every error is
+ * reported as before. Where the spans end early, the rest is only validated.
+ * @return in_len, or the offset of the first invalid UTF-8 sequence (what
+ * nd_utf8_check() returns).
  */
-static void find_long_strings(nd_parser_t *p)
+static size_t scan_doc(nd_parser_t *p)
 {
     const unsigned char *s = (const unsigned char *)p->in;
-    size_t len = p->in_len, i = 0;
+    size_t len = p->in_len, i = 0, bad = len;
     p->n_elide = 0;
     while (p->n_elide < ND_ELIDE_MAX) {
-        const unsigned char *q = memchr(s + i, '"', len - i);
-        if (!q)
-            return;
-        size_t open = (size_t)(q - s), j = open + 1;
-        int esc = 0, keep = 1;
+        /* Between two strings of a document there are a few bytes (":",
+         * ",", "[{"): look at them before calling memchr. */
+        size_t g = i, gend = len - i > 16 ? i + 16 : len;
+        while (g < gend && s[g] != '"') {
+            if (s[g] >= 0x80)
+                return utf8_rest(s, len, g);
+            g++;
+        }
+        if (g == gend) {
+            const unsigned char *q = memchr(s + g, '"', len - g);
+            if (!q)
+                return utf8_rest(s, len, g);
+            size_t ok = nd_utf8_check((const char *)s + g, (size_t)(q - s) - g);
+            if (g + ok != (size_t)(q - s))
+                return g + ok;
+            g = (size_t)(q - s);
+        }
+        size_t open = g, j = open + 1, nesc = 0;
+        int keep = 1;
         for (;;) {
-            j = string_stop(s, len, j);
+            j = string_stop(s, len, j, p->avx2);
+            if (j < len && s[j] >= 0x80) {
+                if ((j = utf8_run(s, len, j, &bad)) == (size_t)-1)
+                    return bad;
+                continue;
+            }
             if (j >= len || s[j] < 0x20)
-                return; /* yajl will fail: nothing more to gain */
+                return utf8_rest(s, len, j); /* yajl will fail: nothing more to gain */
             if (s[j] == '"')
                 break;
             if (j + 1 >= len)
-                return;
+                return utf8_rest(s, len, j);
             unsigned c = s[j + 1];
             if (c == 'u')
                 keep = 0; /* yajl's decoding of \\u is not repeated here */
-            else if (!strchr("\"\\/bfnrt", (int)c) || c == 0)
-                return;
-            esc = 1;
+            else if (!(c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
+                       c == 'r' || c == 't'))
+                return utf8_rest(s, len, j);
+            nesc++;
             j += 2;
         }
         size_t k = j + 1;
@@ -834,17 +1019,22 @@ static void find_long_strings(nd_parser_t *p)
         if (keep && j - open - 1 >= ND_ELIDE_MIN && !(k < len && s[k] == ':')) {
             p->elide[p->n_elide].open = open;
             p->elide[p->n_elide].close = j;
-            p->elide[p->n_elide].esc = esc;
+            p->elide[p->n_elide].nesc = nesc;
             p->n_elide++;
         }
         i = j + 1;
     }
+    return utf8_rest(s, len, i);
 }
 
 static nd_err_t ret(nd_err_t err, const char *msg, char *errstr, size_t errstr_size)
 {
-    if (errstr && errstr_size)
-        snprintf(errstr, errstr_size, "%s", err ? msg : "");
+    if (errstr && errstr_size) {
+        if (err)
+            snprintf(errstr, errstr_size, "%s", msg);
+        else
+            errstr[0] = '\0';
+    }
     return err;
 }
 
@@ -869,12 +1059,19 @@ static int yajl_once(nd_parser_t *p)
     yajl_config(h, yajl_dont_validate_strings, 1);
     yajl_status st = yajl_status_ok;
     size_t pos = 0;
-    for (int k = 0; k < p->n_elide && st == yajl_status_ok && p->elide_cur < 0; k++) {
+    int cut = 0;
+    for (int k = 0; k < p->n_elide; k++) {
+        /* From the previous string's closing quote (yajl lexes "" there and
+         * reports that string) up to this one's opening quote. */
         st = yajl_parse(h, in + pos, p->elide[k].open + 1 - pos);
+        if (st != yajl_status_ok || p->elide_cur >= 0 || p->elide_bad) {
+            cut = 1;
+            break;
+        }
         p->elide_cur = k;
         pos = p->elide[k].close;
     }
-    if (st == yajl_status_ok && !p->elide_bad)
+    if (!cut)
         st = yajl_parse(h, in + pos, p->in_len - pos);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(h);
@@ -905,7 +1102,6 @@ static nd_err_t run_yajl(nd_parser_t *p)
         snprintf(p->errmsg, sizeof(p->errmsg), "out of memory while parsing JSON");
         return ND_ERR_NOMEM;
     }
-    find_long_strings(p);
     if (yajl_once(p)) {
         reset_doc(p, p->in, p->in_len);
         p->n_elide = 0;
@@ -947,14 +1143,14 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
                  p->conf.max_doc_bytes);
         return ret(ND_ERR_TOO_LARGE, msg, errstr, errstr_size);
     }
-    size_t bad = nd_utf8_check(buf, len);
+    reset_doc(p, buf, len);
+    size_t bad = scan_doc(p);
     if (bad != len) {
         snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu (0x%02x)", bad,
                  (unsigned char)buf[bad]);
         return ret(ND_ERR_BAD_UTF8, msg, errstr, errstr_size);
     }
 
-    reset_doc(p, buf, len);
     nd_err_t err = run_yajl(p);
     if (err)
         return ret(err, p->errmsg, errstr, errstr_size);
@@ -988,7 +1184,20 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
         }
     if (!body)
         return ret(ND_ERR_MISSING_TEXT, "the document has no body text", errstr, errstr_size);
-    err = nd_normalize(body->p, body->len, html, &p->text);
+    const char *bp = body->p;
+    size_t blen = body->len;
+    unsigned nflags = 0;
+    if (body->raw) {
+        if (html) { /* markup is walked decoded: an escaped '"' may quote a '>' */
+            if (!unescape_simple(bp, bp + blen, &p->unesc))
+                return ret(ND_ERR_NOMEM, "out of memory copying a field", errstr, errstr_size);
+            bp = p->unesc.p;
+            blen = p->unesc.len;
+        } else {
+            nflags = ND_NORM_JSON_ESCAPES;
+        }
+    }
+    err = nd_normalize_ex(bp, blen, html, nflags, &p->text);
     if (err == ND_ERR_NOMEM)
         return ret(err, "out of memory normalising the body", errstr, errstr_size);
     if (err)
@@ -1009,7 +1218,7 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
     out->language_len = p->language.set ? p->language.len : 0;
     out->text = p->text.p;
     out->text_len = p->text.len;
-    out->body_len = body->len;
+    out->body_len = body->dec_len;
     if (p->schema_major >= 1 && p->schema_major <= 3)
         out->ninjs_major = p->schema_major;
     else if (p->standard_major >= 1 && p->standard_major <= 3)
