@@ -32,13 +32,13 @@ _Static_assert((1u << ND_SIG_SLOT_BITS) == ND_SIG_SLOTS, "ND_SIG_SLOTS must be 2
 #define ND_MIX_C2      0x85EBCA77u
 
 /*
- * A signature kernel: fold the shingles of the n token hashes th[0..n) (one
- * shingle per window of k consecutive tokens, n >= k >= 1) into slots by
- * keeping the per-slot minimum. Every kernel must give the same slots as the
- * scalar reference for every input.
+ * A signature kernel: the whole signature of text[0..len) with shingles of k
+ * tokens (tokenising, token hashes, shingle fold, densification; see
+ * sign_int.h). Every kernel must give the same signature as the scalar
+ * reference for every input.
  */
-typedef void (*nd_sign_kernel_fn)(const uint64_t *th, size_t n, uint32_t k,
-                                  uint32_t slots[ND_SIG_SLOTS]);
+typedef void (*nd_sign_kernel_fn)(uint32_t k, uint64_t seed, const char *text, size_t len,
+                                  nd_sig_t *sig);
 
 typedef struct nd_sign_kernel_s {
     const char *name;
@@ -71,12 +71,12 @@ static inline void nd_slot_update(uint32_t slots[ND_SIG_SLOTS], uint64_t x)
     slots[b] = v < s ? v : s;
 }
 
-void nd_sign_kernel_scalar(const uint64_t *th, size_t n, uint32_t k, uint32_t slots[ND_SIG_SLOTS]);
+void nd_sign_kernel_scalar(uint32_t k, uint64_t seed, const char *text, size_t len, nd_sig_t *sig);
 #if defined(__x86_64__) || defined(__i386__)
-void nd_sign_kernel_avx2(const uint64_t *th, size_t n, uint32_t k, uint32_t slots[ND_SIG_SLOTS]);
+void nd_sign_kernel_avx2(uint32_t k, uint64_t seed, const char *text, size_t len, nd_sig_t *sig);
 #endif
 #if defined(__aarch64__)
-void nd_sign_kernel_neon(const uint64_t *th, size_t n, uint32_t k, uint32_t slots[ND_SIG_SLOTS]);
+void nd_sign_kernel_neon(uint32_t k, uint64_t seed, const char *text, size_t len, nd_sig_t *sig);
 #endif
 
 /* nd_sign_kernel_find: the kernel called name (NULL or "auto": the best the
