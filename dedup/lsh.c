@@ -20,6 +20,9 @@
 #include <xxhash.h>
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dedup_int.h"
 
@@ -181,6 +184,25 @@ static inline int cand_hit(nd_dedup_t *dd, uint32_t band, uint32_t idx, uint32_t
     return 0;
 }
 
+#if defined(__SSE2__)
+/* The 8 buckets at p: *match bit j when p[j] is an entry (not empty, not a
+ * tombstone) with this tag, *empty bit j when p[j] is empty. */
+static inline void scan8(const uint32_t *p, uint32_t tag, uint32_t *match, uint32_t *empty)
+{
+    const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi32(1);
+    const __m128i tg = _mm_set1_epi32((int)tag);
+    __m128i a = _mm_loadu_si128((const __m128i *)p), b = _mm_loadu_si128((const __m128i *)(p + 4));
+#define ND_MASK4_(v) ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(v)))
+    uint32_t em = ND_MASK4_(_mm_cmpeq_epi32(a, zero)) | ND_MASK4_(_mm_cmpeq_epi32(b, zero)) << 4;
+    uint32_t tm = ND_MASK4_(_mm_cmpeq_epi32(a, one)) | ND_MASK4_(_mm_cmpeq_epi32(b, one)) << 4;
+    uint32_t mm = ND_MASK4_(_mm_cmpeq_epi32(_mm_srli_epi32(a, 24), tg)) |
+                  ND_MASK4_(_mm_cmpeq_epi32(_mm_srli_epi32(b, 24), tg)) << 4;
+#undef ND_MASK4_
+    *match = mm & ~(em | tm);
+    *empty = em;
+}
+#endif
+
 /* Tag matches gathered from the band tables before any record is read. */
 #define ND_HIT_BATCH 512
 
@@ -220,17 +242,21 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
     if (n_shingles == 0)
         return 0;
     dd->probe_lo = lo;
-    /* the home bucket of every band's live table, read in one branch-free loop:
-     * the 32 cache misses are in flight together (prefetches alone were not
-     * enough: the chain walks below end in mispredicted branches) */
-    uint32_t home[ND_BANDS_MAX];
+    /* Load the home bucket of every band's live table and the cache line after
+     * it (a chain of a few entries often crosses into it) in one branch-free
+     * loop, so that the 64 cache misses are in flight together: prefetches
+     * alone did not overlap them, and the chain walks below end in
+     * mispredicted branches, which stop the processor from running ahead. */
+    uint32_t touch = 0;
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
         const nd_itab_t *t = &dd->band_tab[b];
-        home[b] = t->t[1] ? t->t[1][(uint32_t)bh[b] & t->mask[1]] : ND_ITAB_EMPTY;
+        if (!t->t[1])
+            continue;
+        uint32_t i = (uint32_t)bh[b] & t->mask[1];
+        touch += t->t[1][i] + t->t[1][((i | 15) + 1) & t->mask[1]];
     }
+    __asm__ volatile("" : : "r"(touch)); /* keep the loads */
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
-        if (home[b] == ND_ITAB_EMPTY && dd->band_tab[b].rehash < 0)
-            continue; /* empty chain, no draining table */
         const nd_itab_t *t = &dd->band_tab[b];
         uint32_t tag = (uint32_t)(bh[b] >> 56);
         for (int w = 1; w >= 0; w--) {
@@ -238,9 +264,34 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
             if (!tab)
                 continue;
             uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, bh[b]);
-            for (uint32_t n = 0; n <= mask && tab[i] != ND_ITAB_EMPTY;
-                 n++, i = nd_itab_probe_next(t, w, i)) {
+            for (uint32_t n = 0; n <= mask;) {
+#if defined(__SSE2__)
+                /* the live table's chain, 8 buckets a step where no wrap */
+                if (w == 1 && i + 8 <= mask + 1) {
+                    uint32_t m, em;
+                    scan8(tab + i, tag, &m, &em);
+                    if (em)
+                        m &= (1u << __builtin_ctz(em)) - 1;
+                    for (; m; m &= m - 1) {
+                        uint32_t j = i + (uint32_t)__builtin_ctz(m);
+                        hid[nh] = nd_itab_ent_idx(tab[j]);
+                        hs[nh] = &tab[j];
+                        hb[nh++] = (uint8_t)b;
+                        if (nh == ND_HIT_BATCH) {
+                            cand_batch(dd, hid, hb, hs, nh, &stop);
+                            nh = 0;
+                        }
+                    }
+                    if (em)
+                        break;
+                    n += 8;
+                    i = (i + 8) & mask;
+                    continue;
+                }
+#endif
                 uint32_t e = tab[i];
+                if (e == ND_ITAB_EMPTY)
+                    break;
                 if (e > ND_ITAB_TOMB && e >> 24 == tag) {
                     hid[nh] = nd_itab_ent_idx(e);
                     hs[nh] = &tab[i];
@@ -250,6 +301,8 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
                         nh = 0;
                     }
                 }
+                n++;
+                i = nd_itab_probe_next(t, w, i);
             }
         }
     }
