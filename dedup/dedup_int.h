@@ -167,9 +167,25 @@ typedef struct nd_itab_s {
 
 void nd_itab_init(nd_itab_t *t, nd_itab_hash_fn fn, const void *ctx, uint32_t aux);
 void nd_itab_free(nd_itab_t *t);
+/* Smallest table; a table is resized when more than 85% of it is used
+ * (entries + tombstones) or, above the smallest, less than 25% holds entries. */
+#define ND_ITAB_MIN 16
+
+/* nd_itab_reserve_step: nd_itab_reserve() when there is work to do. */
+nd_err_t nd_itab_reserve_step(nd_itab_t *t);
+
 /* nd_itab_reserve: room for one more insert; also advances a rehash a little.
+ * Inline: the common case (no rehash under way, no resize due) is a few
+ * compares, and an add reserves in all 35 tables.
  * @return ND_ERR_NOMEM when the table must grow and cannot; nothing lost. */
-nd_err_t nd_itab_reserve(nd_itab_t *t);
+static inline nd_err_t nd_itab_reserve(nd_itab_t *t)
+{
+    uint64_t size = (uint64_t)t->mask[1] + 1;
+    if (t->rehash < 0 && t->t[1] && (t->used[1] + 1) * 20ULL <= size * 17 &&
+        (size <= ND_ITAB_MIN || t->live * 4ULL >= size))
+        return ND_ERR_NO_ERROR;
+    return nd_itab_reserve_step(t);
+}
 /* nd_itab_insert: add (h, idx); nd_itab_reserve() must have succeeded. */
 void nd_itab_insert(nd_itab_t *t, uint64_t h, uint32_t idx);
 /* nd_itab_delete: remove the entry (h, idx) if present. @return 1 if removed. */

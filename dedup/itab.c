@@ -19,7 +19,6 @@
 
 #include "dedup_int.h"
 
-#define ND_ITAB_MIN  16
 #define ND_ITAB_STEP 64
 
 #define ENT_EMPTY   ND_ITAB_EMPTY
@@ -189,7 +188,7 @@ static void rehash_step(nd_itab_t *t, uint32_t buckets)
     }
 }
 
-nd_err_t nd_itab_reserve(nd_itab_t *t)
+nd_err_t nd_itab_reserve_step(nd_itab_t *t)
 {
     rehash_step(t, ND_ITAB_STEP);
     uint32_t size = t->t[1] ? t->mask[1] + 1 : 0;
