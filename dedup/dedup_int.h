@@ -365,6 +365,13 @@ typedef struct __attribute__((packed, aligned(4))) nd_art_s {
     uint8_t hi[ND_HI_BYTES];
 } nd_art_t;
 
+/* An eviction heap entry: the article's event time (as in its record) and its
+ * index; only equal times make a comparison read the records (arrival). */
+typedef struct nd_heap_ent_s {
+    int32_t time_s;
+    uint32_t idx;
+} nd_heap_ent_t;
+
 typedef struct nd_clu_s {
     uint64_t id;
     int64_t first_ms, last_ms;
@@ -392,7 +399,8 @@ struct nd_dedup_s {
     nd_pool_t arts, clus;
     nd_itab_t uri_tab, text_tab, clu_tab;
     nd_itab_t *band_tab; /* conf.bands tables */
-    uint32_t *heap;      /* article indices, min-heap on (time_ms, seq) */
+    nd_heap_ent_t *heap; /* min-heap on (time_s, age); the times are copied in, so
+                          * that sifting reads records only on equal times */
     uint32_t heap_len, heap_cap;
     int64_t watermark; /* greatest event time seen; INT64_MIN before any */
     int64_t epoch_ms;  /* article times are seconds since this (the first time seen) */

@@ -246,60 +246,55 @@ void nd_cluster_id_str(uint64_t id, char out[17])
 
 /* ------------------------------------------------------------------- heap */
 
-/* Eviction order: event time, then arrival. Only the top is ever removed, so
- * articles need not know their heap position. */
-static inline int heap_less(const nd_dedup_t *dd, uint32_t a, uint32_t b)
+/* Eviction order: event time, then arrival (the older first). Only the top is
+ * ever removed, so articles need not know their heap position. */
+static inline int heap_less(const nd_dedup_t *dd, const nd_heap_ent_t *x, const nd_heap_ent_t *y)
 {
-    const nd_art_t *x = nd_art(dd, a), *y = nd_art(dd, b);
     return x->time_s < y->time_s ||
-           (x->time_s == y->time_s && nd_art_age(dd, x) > nd_art_age(dd, y));
-}
-
-static inline void heap_set(nd_dedup_t *dd, uint32_t pos, uint32_t idx)
-{
-    dd->heap[pos] = idx;
+           (x->time_s == y->time_s &&
+            nd_art_age(dd, nd_art(dd, x->idx)) > nd_art_age(dd, nd_art(dd, y->idx)));
 }
 
 static void heap_up(nd_dedup_t *dd, uint32_t pos)
 {
-    uint32_t idx = dd->heap[pos];
+    nd_heap_ent_t e = dd->heap[pos];
     while (pos > 0) {
         uint32_t parent = (pos - 1) / 2;
-        if (!heap_less(dd, idx, dd->heap[parent]))
+        if (!heap_less(dd, &e, &dd->heap[parent]))
             break;
-        heap_set(dd, pos, dd->heap[parent]);
+        dd->heap[pos] = dd->heap[parent];
         pos = parent;
     }
-    heap_set(dd, pos, idx);
+    dd->heap[pos] = e;
 }
 
 static void heap_down(nd_dedup_t *dd, uint32_t pos)
 {
-    uint32_t idx = dd->heap[pos];
+    nd_heap_ent_t e = dd->heap[pos];
     for (;;) {
         uint32_t c = 2 * pos + 1;
         if (c >= dd->heap_len)
             break;
-        if (c + 1 < dd->heap_len && heap_less(dd, dd->heap[c + 1], dd->heap[c]))
+        if (c + 1 < dd->heap_len && heap_less(dd, &dd->heap[c + 1], &dd->heap[c]))
             c++;
-        if (!heap_less(dd, dd->heap[c], idx))
+        if (!heap_less(dd, &dd->heap[c], &e))
             break;
-        heap_set(dd, pos, dd->heap[c]);
+        dd->heap[pos] = dd->heap[c];
         pos = c;
     }
-    heap_set(dd, pos, idx);
+    dd->heap[pos] = e;
 }
 
 /* Remove the top; give back memory when the heap is a quarter full. */
 static void heap_pop(nd_dedup_t *dd)
 {
-    uint32_t last = dd->heap[--dd->heap_len];
+    nd_heap_ent_t last = dd->heap[--dd->heap_len];
     if (dd->heap_len) {
-        heap_set(dd, 0, last);
+        dd->heap[0] = last;
         heap_down(dd, 0);
     }
     if (dd->heap_cap > 1024 && dd->heap_len < dd->heap_cap / 4) {
-        uint32_t *h = nd_realloc(dd->heap, (size_t)(dd->heap_cap / 2) * sizeof(uint32_t));
+        nd_heap_ent_t *h = nd_realloc(dd->heap, (size_t)(dd->heap_cap / 2) * sizeof(*h));
         if (h) {
             dd->heap = h;
             dd->heap_cap /= 2;
@@ -312,7 +307,7 @@ static nd_err_t heap_reserve(nd_dedup_t *dd)
     if (dd->heap_len < dd->heap_cap)
         return ND_ERR_NO_ERROR;
     uint32_t nc = dd->heap_cap ? dd->heap_cap * 2 : 1024;
-    uint32_t *h = nd_realloc(dd->heap, (size_t)nc * sizeof(uint32_t));
+    nd_heap_ent_t *h = nd_realloc(dd->heap, (size_t)nc * sizeof(*h));
     if (!h)
         return ND_ERR_NOMEM;
     dd->heap = h;
@@ -325,7 +320,7 @@ static nd_err_t heap_reserve(nd_dedup_t *dd)
 /* Evict the article at the top of the heap. */
 static void evict_top(nd_dedup_t *dd)
 {
-    uint32_t idx = dd->heap[0];
+    uint32_t idx = dd->heap[0].idx;
     nd_art_t *a = nd_art(dd, idx);
     uint64_t bh[ND_BANDS_MAX];
     if (a->band_mask) {
@@ -398,7 +393,7 @@ int64_t nd_dedup_time_ms(const nd_dedup_t *dd, int32_t s)
 static void evict_due(nd_dedup_t *dd, int32_t cut)
 {
     for (int n = 0; n < ND_EVICT_STEP && dd->heap_len; n++) {
-        if (nd_art(dd, dd->heap[0])->time_s >= cut)
+        if (dd->heap[0].time_s >= cut)
             break;
         evict_top(dd);
     }
@@ -653,7 +648,7 @@ uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd
                 nd_itab_insert(&dd->band_tab[b], bh[b], idx);
         a->band_mask = dd->conf.bands >= 32 ? UINT32_MAX : (1u << dd->conf.bands) - 1;
     }
-    dd->heap[dd->heap_len++] = idx;
+    dd->heap[dd->heap_len++] = (nd_heap_ent_t){ts, idx};
     heap_up(dd, dd->heap_len - 1);
     dd->st.indexed++;
     return idx;
@@ -857,7 +852,7 @@ void nd_dedup_stats(const nd_dedup_t *dd, nd_dedup_stats_t *st)
     *st = dd->st;
     size_t b = sizeof(*dd) + nd_pool_bytes(&dd->arts) + nd_clu_bytes(dd) +
                nd_itab_bytes(&dd->uri_tab) + nd_itab_bytes(&dd->text_tab) +
-               nd_itab_bytes(&dd->clu_tab) + (size_t)dd->heap_cap * sizeof(uint32_t) +
+               nd_itab_bytes(&dd->clu_tab) + (size_t)dd->heap_cap * sizeof(nd_heap_ent_t) +
                dd->conf.bands * sizeof(nd_itab_t) + (dd->n_pref + 1) * sizeof(uint32_t) +
                strlen(dd->preferred) + 1;
     for (uint32_t i = 0; i < dd->conf.bands; b += nd_itab_bytes(&dd->band_tab[i++]))

@@ -145,8 +145,8 @@ static nd_err_t serialize(const nd_dedup_t *dd, nd_buf_t *b)
         TRY(nd_buf_append(b, c->canon_uri, c->canon_uri_len));
     }
 
-    if (dd->heap_len)
-        memcpy(arts, dd->heap, (size_t)dd->heap_len * sizeof(uint32_t));
+    for (uint32_t i = 0; i < dd->heap_len; i++)
+        arts[i] = dd->heap[i].idx;
     sort_by_seq(dd, arts, dd->heap_len);
     TRY(w32(b, dd->heap_len));
     for (uint32_t i = 0; i < dd->heap_len; i++) {

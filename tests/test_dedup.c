@@ -739,8 +739,8 @@ static const nd_art_t *art_of(const nd_dedup_t *dd, const char *u)
 {
     uint64_t h = nd_dedup_uri_hash(dd, u, strlen(u));
     for (uint32_t i = 0; i < dd->heap_len; i++)
-        if (nd_art(dd, dd->heap[i])->uri_hash == h)
-            return nd_art(dd, dd->heap[i]);
+        if (nd_art(dd, dd->heap[i].idx)->uri_hash == h)
+            return nd_art(dd, dd->heap[i].idx);
     return NULL;
 }
 
@@ -855,11 +855,11 @@ static void add_and_restore_index_alike(void)
                   a->band_tab[b].live, r->band_tab[b].live);
     int differ = 0;
     for (uint32_t i = 0; i < a->heap_len; i++) {
-        const nd_art_t *x = nd_art(a, a->heap[i]);
+        const nd_art_t *x = nd_art(a, a->heap[i].idx);
         uint64_t h = x->uri_hash;
         for (uint32_t j = 0; j < r->heap_len; j++)
-            if (nd_art(r, r->heap[j])->uri_hash == h)
-                differ += nd_art(r, r->heap[j])->band_mask != x->band_mask;
+            if (nd_art(r, r->heap[j].idx)->uri_hash == h)
+                differ += nd_art(r, r->heap[j].idx)->band_mask != x->band_mask;
     }
     ND_EXPECT(differ == 0, "%d articles with other band masks", differ);
     nd_dedup_destroy(a);
