@@ -455,6 +455,10 @@ void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_
  */
 double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd_nmask_t ma,
                          const uint8_t *blo, const uint8_t *bhi, uint32_t nb, nd_nmask_t mb);
+/* nd_lsh_slot_matches: how many stored low slots (*m_lo) and high slots (*mh)
+ * two packed signatures have equal. */
+void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
+                         const uint8_t *bhi, int *m_lo, int *mh);
 /* nd_lsh_candidates: fill dd->cand from the band tables, given the probing
  * signature's slots and band keys (nd_band_hashes); @return their number. */
 uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,

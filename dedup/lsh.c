@@ -94,17 +94,25 @@ void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_
     *mask = nd_mask_fold(sig->num_mask);
 }
 
-double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd_nmask_t ma,
-                         const uint8_t *blo, const uint8_t *bhi, uint32_t nb, nd_nmask_t mb)
+/* The 48-bit little-endian value of p[0..6). */
+static inline uint64_t ld48(const uint8_t *p)
 {
-    if (na == 0 || nb == 0)
-        return 0.0;
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40;
+}
+
+void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
+                         const uint8_t *bhi, int *m_lo_out, int *mh_out)
+{
     int m_lo = 0, mh = 0;
 #if ND_LO_BITS == 12
-    for (int i = 0; i < ND_LO_BYTES; i += 3) {
-        uint32_t x = (uint32_t)(alo[i] ^ blo[i]) | (uint32_t)(alo[i + 1] ^ blo[i + 1]) << 8 |
-                     (uint32_t)(alo[i + 2] ^ blo[i + 2]) << 16;
-        m_lo += !(x & 0xfff) + !(x >> 12);
+    /* 6 bytes = four 12-bit slots at a time: a slot of x is non-zero when adding
+     * its low 11 bits to 0x7ff carries into its bit 11, or that bit is set */
+    _Static_assert(ND_LO_BYTES % 6 == 0, "whole 6-byte groups");
+    for (int i = 0; i < ND_LO_BYTES; i += 6) {
+        uint64_t x = ld48(alo + i) ^ ld48(blo + i);
+        uint64_t nz = (((x & 0x7ff7ff7ff7ffULL) + 0x7ff7ff7ff7ffULL) | x) & 0x800800800800ULL;
+        m_lo += 4 - __builtin_popcountll(nz);
     }
 #else
     for (int i = 0; i < ND_LO_BYTES; i += 2)
@@ -114,10 +122,11 @@ double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd
     for (int i = 0; i < ND_SIG_HI; i++)
         mh += ahi[i] == bhi[i];
 #elif ND_HI_BITS == 6
-    for (int i = 0; i < ND_HI_BYTES; i += 3) {
-        uint32_t x = (uint32_t)(ahi[i] ^ bhi[i]) | (uint32_t)(ahi[i + 1] ^ bhi[i + 1]) << 8 |
-                     (uint32_t)(ahi[i + 2] ^ bhi[i + 2]) << 16;
-        mh += !(x & 63) + !(x >> 6 & 63) + !(x >> 12 & 63) + !(x >> 18);
+    _Static_assert(ND_HI_BYTES % 6 == 0, "whole 6-byte groups");
+    for (int i = 0; i < ND_HI_BYTES; i += 6) { /* eight 6-bit slots, the same way */
+        uint64_t x = ld48(ahi + i) ^ ld48(bhi + i);
+        uint64_t nz = (((x & 0x7df7df7df7dfULL) + 0x7df7df7df7dfULL) | x) & 0x820820820820ULL;
+        mh += 8 - __builtin_popcountll(nz);
     }
 #else
     for (int i = 0; i < ND_HI_BYTES; i++) {
@@ -125,6 +134,17 @@ double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd
         mh += !(x & 15) + !(x >> 4);
     }
 #endif
+    *m_lo_out = m_lo;
+    *mh_out = mh;
+}
+
+double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd_nmask_t ma,
+                         const uint8_t *blo, const uint8_t *bhi, uint32_t nb, nd_nmask_t mb)
+{
+    if (na == 0 || nb == 0)
+        return 0.0;
+    int m_lo, mh;
+    nd_lsh_slot_matches(alo, ahi, blo, bhi, &m_lo, &mh);
     /* b-bit slots agree by chance 2^-b of the time: b-bit MinHash correction */
     const double cl = 1.0 / (1u << ND_LO_BITS), ch = 1.0 / (1u << ND_HI_BITS);
     double pl = ((double)m_lo / ND_SIG_LO - cl) / (1.0 - cl);

@@ -810,6 +810,44 @@ static void band_key_once_per_cluster(void)
     nd_dedup_destroy(dd);
 }
 
+/* The slot agreement count behind verification equals a slot-by-slot count
+ * at the stored widths, for any mix of equal, nearly equal and random slots. */
+static void slot_matches_count(void)
+{
+    uint64_t x = 0x243F6A8885A308D3ULL;
+    for (int t = 0; t < 2000; t++) {
+        nd_sig_t a, b;
+        memset(&a, 0, sizeof(a));
+        memset(&b, 0, sizeof(b));
+        for (int i = 0; i < ND_SIG_SLOTS; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            a.slots[i] = (uint32_t)(x >> 32);
+            uint32_t r = (uint32_t)x % 4;
+            /* equal, equal in the stored bits only, one stored bit off, random */
+            b.slots[i] = r == 0   ? a.slots[i]
+                         : r == 1 ? a.slots[i] ^ 0x10000u
+                         : r == 2 ? a.slots[i] ^ (1u << ((uint32_t)(x >> 8) % 6))
+                                  : (uint32_t)(x >> 11);
+        }
+        int want_lo = 0, want_hi = 0;
+        for (int i = 0; i < ND_SIG_LO; i++)
+            want_lo += (a.slots[i] & ND_LO_MASK) == (b.slots[i] & ND_LO_MASK);
+        for (int i = ND_SIG_LO; i < ND_SIG_SLOTS; i++)
+            want_hi +=
+                (a.slots[i] & ((1u << ND_HI_BITS) - 1)) == (b.slots[i] & ((1u << ND_HI_BITS) - 1));
+        uint16_t lo[ND_SIG_LO];
+        uint8_t alo[ND_LO_BYTES], ahi[ND_HI_BYTES], blo[ND_LO_BYTES], bhi[ND_HI_BYTES];
+        nd_nmask_t m;
+        nd_sig_pack(&a, lo, alo, ahi, &m);
+        nd_sig_pack(&b, lo, blo, bhi, &m);
+        int got_lo, got_hi;
+        nd_lsh_slot_matches(alo, ahi, blo, bhi, &got_lo, &got_hi);
+        ND_ASSERT(got_lo == want_lo && got_hi == want_hi,
+                  "trial %d: low %d (want %d), high %d (want %d)", t, got_lo, want_lo, got_hi,
+                  want_hi);
+    }
+}
+
 /* Text of article i of a stream of 60 stories with trimmed, footed copies. */
 static void stream_text(int i, char *out, size_t cap)
 {
@@ -913,6 +951,7 @@ int main(void)
     ND_TEST(band_key_once_per_cluster);
     ND_TEST(add_and_restore_index_alike);
     ND_TEST(many_equal_keys);
+    ND_TEST(slot_matches_count);
     ND_TEST(reuters_half_copies_and_lookalikes);
     return nd_test_done();
 }
