@@ -76,6 +76,7 @@ typedef struct nd_norm_s {
     unsigned flags;
     int avx2; /* the ASCII path runs norm_ascii_avx2() */
     int esc;  /* ND_NORM_JSON_ESCAPES: a '\\' and the byte after it separate */
+    int html; /* norm_text() stops at '<' and '&' (the HTML walk's markup) */
     int cache_ready;
     int32_t ckey[ND_NORM_CACHE];
     int32_t cval[ND_NORM_CACHE];
@@ -478,32 +479,71 @@ static const uint64_t nd_pack8[256] = {
 ND_AVX2 static inline size_t pack16(char *o, size_t len, __m128i lane, unsigned keep16)
 {
     unsigned k0 = keep16 & 0xFFu, k1 = keep16 >> 8;
-    __m128i ctl =
-        _mm_set_epi64x((long long)(nd_pack8[k1] + 0x0808080808080808ull), (long long)nd_pack8[k0]);
-    __m128i r = _mm_shuffle_epi8(lane, ctl);
+    /* The high half's positions are 8 on (0x80 + 8 still selects zero). */
+    __m128d ctl = _mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)&nd_pack8[k0])),
+                               (const double *)&nd_pack8[k1]);
+    __m128i r = _mm_shuffle_epi8(
+        lane, _mm_add_epi8(_mm_castpd_si128(ctl), _mm_set_epi64x(0x0808080808080808ll, 0)));
     _mm_storel_epi64((__m128i *)(void *)(o + len), r);
     len += (size_t)__builtin_popcount(k0);
-    _mm_storel_epi64((__m128i *)(void *)(o + len), _mm_srli_si128(r, 8));
+    _mm_storeh_pi((__m64 *)(void *)(o + len), _mm_castsi128_ps(r));
     return len + (size_t)__builtin_popcount(k1);
+}
+
+/* s[0..m) (m < 32) padded with 0x80 bytes to 32, with no call (a call in
+ * the block loop costs it its vector registers). */
+ND_AVX2 static inline __m256i load_tail(const unsigned char *s, size_t m)
+{
+    union {
+        unsigned char b[32];
+        __m256i v;
+    } t;
+    t.v = _mm256_set1_epi8((char)0x80);
+    if (m >= 16) {
+        _mm_storeu_si128((__m128i *)(void *)t.b, _mm_loadu_si128((const __m128i *)(const void *)s));
+        _mm_storeu_si128((__m128i *)(void *)(t.b + m - 16),
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + m - 16)));
+    } else if (m >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + m - 8, 8);
+        memcpy(t.b, &a, 8);
+        memcpy(t.b + m - 8, &b, 8);
+    } else {
+        for (size_t k = 0; k < m; k++)
+            t.b[k] = s[k];
+    }
+    return t.v;
 }
 
 /*
  * The ASCII prefix of s[0..n) (n >= 1, s[0] < 0x80, with st->esc s[0] not
- * '\\') appended to b as the scalar loop of norm_text() would, escapes
- * included: @return the bytes consumed. The caller
+ * '\\', with st->html s[0] not '<' or '&'; with st->html the prefix also
+ * ends before the first '<' or '&') appended to b as the scalar loop of
+ * norm_text() would, escapes included: @return the bytes consumed. The caller
  * reserved n + ND_NORM_SIMD_SLACK bytes: up to 32 bytes past the final
  * length may be written.
  */
-ND_AVX2 static size_t norm_ascii_avx2(nd_norm_t *st, const unsigned char *s, size_t n)
+ND_AVX2 static inline __attribute__((always_inline)) size_t
+norm_ascii_avx2_body(nd_norm_t *st, const unsigned char *s, size_t n, const int esc, const int html)
 {
     nd_buf_t *b = st->out;
     char *o = b->p;
     size_t len = b->len, i = 0;
-    const __m256i c20 = _mm256_set1_epi8(0x20), space = _mm256_set1_epi8(' ');
-    const __m256i a1 = _mm256_set1_epi8('a' - 1), z1 = _mm256_set1_epi8('z' + 1);
-    const __m256i d1 = _mm256_set1_epi8('0' - 1), d9 = _mm256_set1_epi8('9' + 1);
-    const __m256i bsl = _mm256_set1_epi8('\\');
-    const int esc = st->esc;
+    /* Range checks with one signed compare each: x + (0x80 - lo) wraps the
+     * range [lo, lo + w) to the w lowest signed bytes. */
+    __m256i space = _mm256_set1_epi8(' '); /* 0x20 too: the case bit */
+    __m256i la = _mm256_set1_epi8((char)(0x80 - 'a')), lz = _mm256_set1_epi8(-128 + 26);
+    __m256i d0 = _mm256_set1_epi8((char)(0x80 - '0')), d9 = _mm256_set1_epi8(-128 + 10);
+    __m256i bsl = _mm256_set1_epi8('\\');
+    __m256i lt = _mm256_set1_epi8('<'), amp = _mm256_set1_epi8('&');
+    /* Opaque to the compiler, so that it keeps them in registers instead of
+     * building them again in every block. */
+    __asm__("" : "+x"(space), "+x"(la), "+x"(lz), "+x"(d0), "+x"(d9));
+    if (esc)
+        __asm__("" : "+x"(bsl));
+    if (html)
+        __asm__("" : "+x"(lt), "+x"(amp));
     uint32_t carry = 0; /* 1: the byte before the block ended a token */
     if (len > 0) {
         if (st->sep)
@@ -511,22 +551,20 @@ ND_AVX2 static size_t norm_ascii_avx2(nd_norm_t *st, const unsigned char *s, siz
         else
             carry = 1;
     }
-    unsigned char tail[32];
     for (;;) {
         __m256i v;
-        if (n - i >= 32) {
+        if (n - i >= 32)
             v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
-        } else {
-            /* The tail, padded with 0x80: the padding stops the run. */
-            memset(tail, 0x80, sizeof(tail));
-            memcpy(tail, s + i, n - i);
-            v = _mm256_loadu_si256((const __m256i *)(const void *)tail);
-        }
-        uint32_t na = (uint32_t)_mm256_movemask_epi8(v);
-        uint32_t valid = na ? (1u << __builtin_ctz(na)) - 1 : 0xFFFFFFFFu;
-        __m256i low = _mm256_or_si256(v, c20); /* digits have 0x20 set already */
-        __m256i let = _mm256_and_si256(_mm256_cmpgt_epi8(low, a1), _mm256_cmpgt_epi8(z1, low));
-        __m256i dig = _mm256_and_si256(_mm256_cmpgt_epi8(v, d1), _mm256_cmpgt_epi8(d9, v));
+        else
+            v = load_tail(s + i, n - i);                   /* the padding stops the run */
+        uint32_t stop = (uint32_t)_mm256_movemask_epi8(v); /* non-ASCII */
+        if (html)
+            stop |= (uint32_t)_mm256_movemask_epi8(
+                _mm256_or_si256(_mm256_cmpeq_epi8(v, lt), _mm256_cmpeq_epi8(v, amp)));
+        uint32_t valid = stop ? (1u << __builtin_ctz(stop)) - 1 : 0xFFFFFFFFu;
+        __m256i low = _mm256_or_si256(v, space); /* digits have 0x20 set already */
+        __m256i let = _mm256_cmpgt_epi8(lz, _mm256_add_epi8(low, la));
+        __m256i dig = _mm256_cmpgt_epi8(d9, _mm256_add_epi8(v, d0));
         __m256i word = _mm256_or_si256(let, dig);
         __m256i out = _mm256_blendv_epi8(space, low, word);
         uint32_t wm = (uint32_t)_mm256_movemask_epi8(word);
@@ -537,14 +575,17 @@ ND_AVX2 static size_t norm_ascii_avx2(nd_norm_t *st, const unsigned char *s, siz
                  * and the byte after it is a separator too (it follows a
                  * separator, so it is never kept). An escape whose second
                  * byte is not in the block is left to the caller. */
-                uint32_t starts = 0, escd = 0;
-                for (uint32_t m = bs; m; m &= m - 1) {
-                    unsigned k = (unsigned)__builtin_ctz(m);
-                    if ((escd >> k) & 1u)
-                        continue;
-                    starts |= 1u << k;
-                    if (k < 31)
-                        escd |= 2u << k;
+                uint32_t starts = bs, escd = bs << 1;
+                if (bs & escd) { /* adjacent backslashes: pair them in order */
+                    starts = escd = 0;
+                    for (uint32_t m = bs; m; m &= m - 1) {
+                        unsigned k = (unsigned)__builtin_ctz(m);
+                        if ((escd >> k) & 1u)
+                            continue;
+                        starts |= 1u << k;
+                        if (k < 31)
+                            escd |= 2u << k;
+                    }
                 }
                 uint32_t top = valid ^ (valid >> 1);
                 if (starts & top)
@@ -559,7 +600,7 @@ ND_AVX2 static size_t norm_ascii_avx2(nd_norm_t *st, const unsigned char *s, siz
         if (valid != 0xFFFFFFFFu) {
             unsigned used = (unsigned)__builtin_popcount(valid);
             i += used;
-            if (na || used == 0)
+            if (stop || used == 0)
                 break;                       /* the run ends here */
             carry = (wm >> (used - 1)) & 1u; /* cut before a last-byte escape: go on */
         } else {
@@ -579,15 +620,51 @@ ND_AVX2 static size_t norm_ascii_avx2(nd_norm_t *st, const unsigned char *s, siz
     b->len = len;
     return i;
 }
+
+/* norm_ascii_avx2_body() for each value of st->esc and st->html, so that
+ * each loop has only the tests it needs. */
+ND_AVX2 static size_t norm_ascii_avx2_plain(nd_norm_t *st, const unsigned char *s, size_t n)
+{
+    return norm_ascii_avx2_body(st, s, n, 0, 0);
+}
+
+ND_AVX2 static size_t norm_ascii_avx2_esc(nd_norm_t *st, const unsigned char *s, size_t n)
+{
+    return norm_ascii_avx2_body(st, s, n, 1, 0);
+}
+
+ND_AVX2 static size_t norm_ascii_avx2_html(nd_norm_t *st, const unsigned char *s, size_t n)
+{
+    return norm_ascii_avx2_body(st, s, n, 0, 1);
+}
+
+ND_AVX2 static size_t norm_ascii_avx2_html_esc(nd_norm_t *st, const unsigned char *s, size_t n)
+{
+    return norm_ascii_avx2_body(st, s, n, 1, 1);
+}
+
+static size_t norm_ascii_avx2(nd_norm_t *st, const unsigned char *s, size_t n)
+{
+    if (st->html)
+        return st->esc ? norm_ascii_avx2_html_esc(st, s, n) : norm_ascii_avx2_html(st, s, n);
+    return st->esc ? norm_ascii_avx2_esc(st, s, n) : norm_ascii_avx2_plain(st, s, n);
+}
 #endif
 
-/* Feed a run of plain UTF-8 text. */
-static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
+/* Feed a run of plain UTF-8 text; with st->html, only up to its first '<' or
+ * '&'. *used gets the bytes consumed (n, or that markup's offset). */
+static inline __attribute__((always_inline)) nd_err_t
+norm_text(nd_norm_t *st, const unsigned char *s, size_t n, size_t *used)
 {
     nd_buf_t *b = st->out;
     size_t i = 0;
     const int fast = !(st->flags & ND_NORM_NO_ASCII_FAST);
+    *used = n;
     while (i < n) {
+        if (st->html && (s[i] == '<' || s[i] == '&')) {
+            *used = i;
+            break;
+        }
         if (st->esc && s[i] == '\\') { /* an escape stands for a separator */
             st->sep = 1;
             i = n - i >= 2 ? i + 2 : n;
@@ -610,11 +687,15 @@ static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
             int sep = st->sep;
 #ifdef __SSE2__
             const __m128i bsl = _mm_set1_epi8(st->esc ? '\\' : 0x80);
+            const __m128i lt = _mm_set1_epi8(st->html ? '<' : 0x80);
+            const __m128i amp = _mm_set1_epi8(st->html ? '&' : 0x80);
             while (n - i >= 16) {
                 __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-                unsigned valid = 0xFFFFu,
-                         na = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, bsl)));
-                if (na) { /* the ASCII bytes before the first non-ASCII one */
+                __m128i hit =
+                    _mm_or_si128(_mm_cmpeq_epi8(v, bsl),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp)));
+                unsigned valid = 0xFFFFu, na = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, hit));
+                if (na) { /* the ASCII bytes before the first stop byte */
                     valid = (1u << __builtin_ctz(na)) - 1;
                     if (!valid)
                         break;
@@ -632,7 +713,7 @@ static nd_err_t norm_text(nd_norm_t *st, const unsigned char *s, size_t n)
 #endif
             for (; i < n; i++) {
                 unsigned c = s[i];
-                if (c >= 0x80 || (c == '\\' && st->esc))
+                if (c >= 0x80 || (c == '\\' && st->esc) || (st->html && (c == '<' || c == '&')))
                     break;
                 unsigned m = nd_ascii_map[c];
                 if (m) {
@@ -842,13 +923,38 @@ static int tag_is_skipped(uint64_t key, size_t n)
            (n == 4 && key == ND_NAME_KEY("head"));
 }
 
+/* The character the JSON escape "\\c" stands for. */
+static inline unsigned json_unescape(unsigned c)
+{
+    switch (c) {
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return c; /* " \\ / */
+    }
+}
+
 /* Offset just past the '>' closing the tag that starts at s[i] == '<'
- * (quoted attribute values may hold '>'); n when unterminated. */
-static size_t tag_end(const unsigned char *s, size_t n, size_t i)
+ * (quoted attribute values may hold '>'); n when unterminated. With esc, s
+ * is JSON string text: "\\\"" is a '"' and no escape is a '>'. */
+static size_t tag_end(const unsigned char *s, size_t n, size_t i, int esc)
 {
     unsigned quote = 0;
     for (i++; i < n; i++) {
         unsigned c = s[i];
+        if (c == '\\' && esc) {
+            if (++i >= n)
+                break;
+            c = s[i] == '"' ? '"' : 0;
+        }
         if (quote) {
             if (c == quote)
                 quote = 0;
@@ -861,68 +967,81 @@ static size_t tag_end(const unsigned char *s, size_t n, size_t i)
     return n;
 }
 
-/* Offset past the end tag "</name ...>" at or after i, n when absent. */
+/* Offset past the end tag "</name ...>" at or after i, n when absent (esc as
+ * for tag_end(): "<\\/name\\n>" is one too). */
 static size_t skip_to_end_tag(const unsigned char *s, size_t n, size_t i, const unsigned char *name,
-                              size_t nl)
+                              size_t nl, int esc)
 {
     for (; i + 2 + nl <= n; i++) {
-        if (s[i] == '<' && s[i + 1] == '/' &&
-            strncasecmp((const char *)s + i + 2, (const char *)name, nl) == 0) {
-            unsigned c = i + 2 + nl < n ? s[i + 2 + nl] : '>';
-            if (c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/')
-                return tag_end(s, n, i);
-        }
+        if (s[i] != '<')
+            continue;
+        size_t k = i + 1;
+        if (s[k] == '/')
+            k++;
+        else if (esc && s[k] == '\\' && k + 1 < n && s[k + 1] == '/')
+            k += 2;
+        else
+            continue;
+        if (k + nl > n || strncasecmp((const char *)s + k, (const char *)name, nl) != 0)
+            continue;
+        unsigned c = k + nl < n ? s[k + nl] : '>';
+        if (c == '\\' && esc)
+            c = k + nl + 1 < n ? json_unescape(s[k + nl + 1]) : '>';
+        if (c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/')
+            return tag_end(s, n, i, esc);
     }
     return n;
 }
 
-/* Offset of the first '<' or '&' at or after i, n when none. */
-static inline size_t markup_next(const unsigned char *s, size_t n, size_t i)
-{
-#ifdef __SSE2__
-    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
-    while (n - i >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp)));
-        if (m)
-            return i + (size_t)__builtin_ctz(m);
-        i += 16;
-    }
-#endif
-    while (i < n && s[i] != '<' && s[i] != '&')
-        i++;
-    return i;
-}
-
+/* The HTML layer (with st->esc, over JSON string text: markup is read as
+ * its decoded characters would be, and text escapes separate as in
+ * norm_text()). */
 static nd_err_t norm_html(nd_norm_t *st, const unsigned char *s, size_t n)
 {
+    const int esc = st->esc;
     size_t i = 0;
     while (i < n) {
-        size_t j = markup_next(s, n, i);
-        nd_err_t err = norm_text(st, s + i, j - i);
+        size_t used;
+        st->html = 1;
+        nd_err_t err = norm_text(st, s + i, n - i, &used);
         if (err)
             return err;
+        size_t j = i + used;
         if (j >= n)
             break;
         if (s[j] == '&') {
             int32_t cp = 0;
-            size_t used = html_entity(s + j, n - j, &cp);
+            used = html_entity(s + j, n - j, &cp);
             if (used == 0) {
                 st->sep = 1; /* a literal '&' */
                 i = j + 1;
                 continue;
             }
-            char tmp[4];
-            size_t tl = utf8_encode(cp, tmp);
-            err = norm_text(st, (const unsigned char *)tmp, tl);
-            if (err)
-                return err;
+            /* The character is text ("&lt;" too), as norm_text() takes it. */
+            if (cp >= 0x80 || (st->flags & ND_NORM_NO_ASCII_FAST)) {
+                if ((err = norm_cp(st, cp)) != ND_ERR_NO_ERROR)
+                    return err;
+            } else if (nd_ascii_map[cp]) {
+                nd_buf_t *b = st->out;
+                if (b->cap - b->len < 3 && nd_buf_reserve(b, 3)) /* ' ', it and the NUL */
+                    return ND_ERR_NOMEM;
+                if (st->sep && b->len > 0)
+                    b->p[b->len++] = ' ';
+                b->p[b->len++] = (char)nd_ascii_map[cp];
+                st->sep = 0;
+            } else {
+                st->sep = 1;
+            }
             i = j + used;
             continue;
         }
         /* '<' */
         unsigned c = j + 1 < n ? s[j + 1] : 0;
+        size_t cl = 1; /* bytes of c */
+        if (c == '\\' && esc) {
+            c = j + 2 < n ? json_unescape(s[j + 2]) : 0;
+            cl = 2;
+        }
         if (c == '!') {
             if (j + 3 < n && s[j + 2] == '-' && s[j + 3] == '-') {
                 size_t k = j + 4;
@@ -930,18 +1049,18 @@ static nd_err_t norm_html(nd_norm_t *st, const unsigned char *s, size_t n)
                     k++;
                 i = k + 2 < n ? k + 3 : n;
             } else {
-                i = tag_end(s, n, j);
+                i = tag_end(s, n, j, esc);
             }
             st->sep = 1;
             continue;
         }
         if (c == '?') {
-            i = tag_end(s, n, j);
+            i = tag_end(s, n, j, esc);
             st->sep = 1;
             continue;
         }
         int closing = c == '/';
-        size_t ns = j + 1 + (size_t)closing, ne = ns;
+        size_t ns = j + 1 + (closing ? cl : 0), ne = ns;
         while (ne < n && (((s[ne] | 0x20) >= 'a' && (s[ne] | 0x20) <= 'z') ||
                           (ne > ns && s[ne] >= '0' && s[ne] <= '9')))
             ne++;
@@ -950,13 +1069,14 @@ static nd_err_t norm_html(nd_norm_t *st, const unsigned char *s, size_t n)
             i = j + 1;
             continue;
         }
-        i = tag_end(s, n, j);
+        /* The name holds no quote, '>' or escape; most tags end right after it. */
+        i = ne < n && s[ne] == '>' ? ne + 1 : tag_end(s, n, ne - 1, esc);
         size_t nl = ne - ns;
         uint64_t key = nl <= 8 ? name_key(s + ns, nl, 1) : 0;
         if (!tag_is_inline(key, nl))
             st->sep = 1;
         if (!closing && tag_is_skipped(key, nl))
-            i = skip_to_end_tag(s, n, i, s + ns, nl);
+            i = skip_to_end_tag(s, n, i, s + ns, nl, esc);
     }
     return ND_ERR_NO_ERROR;
 }
@@ -964,8 +1084,6 @@ static nd_err_t norm_html(nd_norm_t *st, const unsigned char *s, size_t n)
 nd_err_t nd_normalize_ex(const char *in, size_t len, int is_html, unsigned flags, nd_buf_t *out)
 {
     nd_buf_reset(out);
-    if (is_html && (flags & ND_NORM_JSON_ESCAPES))
-        return ND_ERR_INVALID_ARG;
     if (nd_buf_reserve(out, len + 1))
         return ND_ERR_NOMEM;
     nd_norm_t st; /* not zeroed: the cache is filled on first use */
@@ -978,8 +1096,9 @@ nd_err_t nd_normalize_ex(const char *in, size_t len, int is_html, unsigned flags
     st.avx2 = !(flags & ND_NORM_NO_AVX2) && __builtin_cpu_supports("avx2");
 #endif
     st.cache_ready = 0;
+    st.html = 0;
     nd_err_t err = is_html ? norm_html(&st, (const unsigned char *)in, len)
-                           : norm_text(&st, (const unsigned char *)in, len);
+                           : norm_text(&st, (const unsigned char *)in, len, &len);
     if (err) {
         nd_buf_reset(out);
         return err;

@@ -17,8 +17,9 @@
 /* The input is the text of a JSON string whose only escapes are the
  * one-character ones (\" \\ \/ \b \f \n \r \t; no \u): each escape is
  * read as the character it stands for, so the output is that of the decoded
- * string. Every such character is a separator, which is what lets the
- * normaliser skip decoding. Only for text (is_html 0: ND_ERR_INVALID_ARG). */
+ * string. Every such character is a separator in text, which is what lets
+ * the normaliser skip decoding; in HTML markup it is read decoded ("<\/p>",
+ * quotes as "\""). */
 #define ND_NORM_JSON_ESCAPES 0x4u
 
 /*

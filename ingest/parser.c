@@ -14,9 +14,8 @@
  *    documents. Steady state: no allocation per document or per field.
  *  - Long string values (bodies) bypass yajl's byte-at-a-time string lexer:
  *    see scan_doc(). A long body candidate with escapes is kept raw (its
- *    JSON text) and never decoded when it is text: the normaliser reads the
- *    escapes as the separators they stand for (ND_NORM_JSON_ESCAPES). An
- *    HTML body is decoded once it is chosen.
+ *    JSON text) and never decoded: the normaliser reads the escapes as the
+ *    characters they stand for (ND_NORM_JSON_ESCAPES), text or HTML.
  *  - yajl does not check its own allocations, so it allocates from an arena
  *    in the handle (reset per document, no free list). If the arena cannot
  *    grow, the allocator longjmp()s back to nd_parser_parse(), which returns
@@ -104,11 +103,17 @@ static const nd_key_t nd_top_keys[] = {
     {"standard", 8, K_STANDARD, 0},
 };
 
+/* Known keys are shorter than this. */
+#define ND_KEY_LEN_MAX 24
+
 static const nd_key_t nd_entry_keys[] = {
     {"value", 5, K_VALUE, 0},   {"contenttype", 11, K_CONTENTTYPE, 1},
     {"name", 4, K_NAME, 0},     {"version", 7, K_VERSION, 0},
     {"schema", 6, K_SCHEMA, 0},
 };
+_Static_assert(sizeof(nd_top_keys) / sizeof(nd_top_keys[0]) <= 32 &&
+                   sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]) <= 32,
+               "index_keys() takes up to 32 keys a table");
 
 /* Body content types, in order of preference within bodies[]. */
 enum { CT_NONE = 0, CT_PLAIN = 1, CT_HTML = 2, CT_OTHER = 3 };
@@ -141,6 +146,7 @@ typedef struct nd_chunk_s {
 
 struct nd_parser_s {
     nd_parser_conf_t conf;
+    uint32_t top_by_len[ND_KEY_LEN_MAX], ent_by_len[ND_KEY_LEN_MAX]; /* index_keys() */
     int avx2; /* the CPU has AVX2 (string_stop_avx2) */
 
     /* yajl's arena */
@@ -358,17 +364,29 @@ static inline int eq_nocase(const char *s, const char *lower, size_t n)
     return 1;
 }
 
-/* The id of a key (ASCII case-insensitive); sets *camel when a key whose
- * 3.x spelling is camelCase is written with an uppercase letter. */
-static int lookup(const char *key, size_t len, const nd_key_t *t, size_t n, int *camel)
+/* by_len[l]: the set of the entries of t[0..n) (n <= 32) whose name has l
+ * bytes (l < ND_KEY_LEN_MAX). */
+static void index_keys(const nd_key_t *t, size_t n, uint32_t *by_len)
 {
-    if (len == 0)
+    for (size_t k = 0; k < n; k++)
+        if (t[k].len < ND_KEY_LEN_MAX)
+            by_len[t[k].len] |= 1u << k;
+}
+
+/* The id of a key (ASCII case-insensitive); sets *camel when a key whose
+ * 3.x spelling is camelCase is written with an uppercase letter. by_len is
+ * t's index_keys(). */
+static int lookup(const char *key, size_t len, const nd_key_t *t, const uint32_t *by_len,
+                  int *camel)
+{
+    if (len == 0 || len >= ND_KEY_LEN_MAX)
         return K_NONE;
     unsigned c0 = (unsigned char)key[0];
     if (c0 - 'A' < 26u)
         c0 += 32;
-    for (size_t k = 0; k < n; k++) {
-        if (t[k].len != len || (unsigned char)t[k].name[0] != c0)
+    for (uint32_t m = by_len[len]; m; m &= m - 1) {
+        unsigned k = (unsigned)__builtin_ctz(m);
+        if ((unsigned char)t[k].name[0] != c0)
             continue;
         unsigned upper = 0;
         size_t i = 1;
@@ -774,15 +792,13 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
     }
     const char *k = (const char *)key;
     if (p->depth == 1) {
-        p->top_key =
-            lookup(k, len, nd_top_keys, sizeof(nd_top_keys) / sizeof(nd_top_keys[0]), &p->camel);
+        p->top_key = lookup(k, len, nd_top_keys, p->top_by_len, &p->camel);
         size_t n = len < sizeof(p->key_name) - 1 ? len : sizeof(p->key_name) - 1;
         memcpy(p->key_name, key, n);
         p->key_name[n] = '\0';
     } else if ((p->depth == 3 && p->arr_key != K_NONE) ||
                (p->depth == 2 && p->top_key == K_STANDARD)) {
-        p->ent_key = lookup(k, len, nd_entry_keys, sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]),
-                            &p->camel);
+        p->ent_key = lookup(k, len, nd_entry_keys, p->ent_by_len, &p->camel);
         size_t n = len < sizeof(p->ent_name) - 1 ? len : sizeof(p->ent_name) - 1;
         memcpy(p->ent_name, key, n);
         p->ent_name[n] = '\0';
@@ -825,6 +841,8 @@ nd_parser_t *nd_parser_new(const nd_parser_conf_t *conf, char *errstr, size_t er
 #if ND_PARSER_HAVE_AVX2
     p->avx2 = __builtin_cpu_supports("avx2");
 #endif
+    index_keys(nd_top_keys, sizeof(nd_top_keys) / sizeof(nd_top_keys[0]), p->top_by_len);
+    index_keys(nd_entry_keys, sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]), p->ent_by_len);
     p->afs.malloc = arena_alloc;
     p->afs.realloc = arena_realloc;
     p->afs.free = arena_free;
@@ -878,8 +896,8 @@ static void reset_doc(nd_parser_t *p, const char *buf, size_t len)
 
 #if ND_PARSER_HAVE_AVX2
 /* string_stop() 32 bytes a step (AVX2 only: the caller checks the CPU). */
-__attribute__((target("avx2"))) static size_t string_stop_avx2(const unsigned char *s, size_t len,
-                                                               size_t i)
+__attribute__((target("avx2"))) static inline size_t string_stop_avx2(const unsigned char *s,
+                                                                      size_t len, size_t i)
 {
     const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\');
     const __m256i c1f = _mm256_set1_epi8(0x1F);
@@ -902,7 +920,8 @@ __attribute__((target("avx2"))) static size_t string_stop_avx2(const unsigned ch
 
 /* Offset of the first '"', '\\', control or non-ASCII byte at or after i, len if
  * none. */
-static size_t string_stop(const unsigned char *s, size_t len, size_t i, int avx2)
+static inline __attribute__((always_inline)) size_t string_stop(const unsigned char *s, size_t len,
+                                                                size_t i, int avx2)
 {
 #if ND_PARSER_HAVE_AVX2
     if (avx2)
@@ -965,7 +984,7 @@ static size_t utf8_run(const unsigned char *s, size_t len, size_t j, size_t *bad
  * @return in_len, or the offset of the first invalid UTF-8 sequence (what
  * nd_utf8_check() returns).
  */
-static size_t scan_doc(nd_parser_t *p)
+static inline __attribute__((always_inline)) size_t scan_doc_body(nd_parser_t *p, const int avx2)
 {
     const unsigned char *s = (const unsigned char *)p->in;
     size_t len = p->in_len, i = 0, bad = len;
@@ -991,7 +1010,7 @@ static size_t scan_doc(nd_parser_t *p)
         size_t open = g, j = open + 1, nesc = 0;
         int keep = 1;
         for (;;) {
-            j = string_stop(s, len, j, p->avx2);
+            j = string_stop(s, len, j, avx2);
             if (j < len && s[j] >= 0x80) {
                 if ((j = utf8_run(s, len, j, &bad)) == (size_t)-1)
                     return bad;
@@ -1025,6 +1044,24 @@ static size_t scan_doc(nd_parser_t *p)
         i = j + 1;
     }
     return utf8_rest(s, len, i);
+}
+
+#if ND_PARSER_HAVE_AVX2
+/* scan_doc_body() compiled for AVX2, so that string_stop_avx2() inlines. */
+__attribute__((target("avx2"))) static size_t scan_doc_avx2(nd_parser_t *p)
+{
+    return scan_doc_body(p, 1);
+}
+#endif
+
+/* scan_doc_body() for the CPU. */
+static size_t scan_doc(nd_parser_t *p)
+{
+#if ND_PARSER_HAVE_AVX2
+    if (p->avx2)
+        return scan_doc_avx2(p);
+#endif
+    return scan_doc_body(p, 0);
 }
 
 static nd_err_t ret(nd_err_t err, const char *msg, char *errstr, size_t errstr_size)
@@ -1186,18 +1223,8 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
         return ret(ND_ERR_MISSING_TEXT, "the document has no body text", errstr, errstr_size);
     const char *bp = body->p;
     size_t blen = body->len;
-    unsigned nflags = 0;
-    if (body->raw) {
-        if (html) { /* markup is walked decoded: an escaped '"' may quote a '>' */
-            if (!unescape_simple(bp, bp + blen, &p->unesc))
-                return ret(ND_ERR_NOMEM, "out of memory copying a field", errstr, errstr_size);
-            bp = p->unesc.p;
-            blen = p->unesc.len;
-        } else {
-            nflags = ND_NORM_JSON_ESCAPES;
-        }
-    }
-    err = nd_normalize_ex(bp, blen, html, nflags, &p->text);
+    /* A raw body is walked as it is, escapes and all. */
+    err = nd_normalize_ex(bp, blen, html, body->raw ? ND_NORM_JSON_ESCAPES : 0, &p->text);
     if (err == ND_ERR_NOMEM)
         return ret(err, "out of memory normalising the body", errstr, errstr_size);
     if (err)

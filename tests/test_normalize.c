@@ -392,7 +392,6 @@ static void json_escapes_match_decoded(void)
             ND_EXPECT(err == 0 && strcmp(out.p, fixed[i].want) == 0, "%s, %s: [%s] want [%s]",
                       fixed[i].raw, path_names[k], out.p, fixed[i].want);
         }
-    ND_EXPECT(nd_normalize_ex("<p>x</p>", 8, 1, ND_NORM_JSON_ESCAPES, &out) == ND_ERR_INVALID_ARG);
 
     static const char *const pieces[] = {
         "word",
@@ -476,6 +475,98 @@ static void json_escapes_match_decoded(void)
     nd_buf_free(&raw);
 }
 
+/*
+ * ND_NORM_JSON_ESCAPES on HTML: the raw JSON text walks as its decoded text
+ * does, on every path, with escapes inside markup ("<\\/p>", a '>' quoted
+ * by "\\\"", "</script\\n>") and next to it.
+ */
+static void json_escapes_html_match_decoded(void)
+{
+    static const struct {
+        const char *raw, *want;
+    } fixed[] = {
+        {"a<p>b<\\/p>c", "a b c"},
+        {"x<a title=\\\"1>2\\\">y<\\/a>z", "xyz"},
+        {"<script>q<\\/script\\n>w", "w"},
+        {"<style>q</style\\t>w<\\\\/p>v", "w p v"},
+        {"a<\\nb>c&lt;d&#92;e", "a b c d e"},
+    };
+    nd_buf_t out = {0}, dec = {0}, raw = {0}, want = {0};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        for (int k = 0; k < 3; k++) {
+            nd_err_t err = nd_normalize_ex(fixed[i].raw, strlen(fixed[i].raw), 1,
+                                           path_flags[k] | ND_NORM_JSON_ESCAPES, &out);
+            ND_EXPECT(err == 0 && strcmp(out.p, fixed[i].want) == 0, "%s, %s: [%s] want [%s]",
+                      fixed[i].raw, path_names[k], out.p, fixed[i].want);
+        }
+    static const char *const pieces[] = {
+        "word",
+        "Mixed 42",
+        " ",
+        "\"",
+        "\\",
+        "/",
+        "\n",
+        "\t",
+        "<p>",
+        "</p>",
+        "<b>",
+        "</b\t>",
+        "<div class=\"a>b\">",
+        "<a title='x\">y'>",
+        "<script>",
+        "</script>",
+        "</SCRIPT\n>",
+        "</script/>",
+        "<style>",
+        "</style\r>",
+        "<!-- c -->",
+        "-->",
+        "<!x>",
+        "<?p?>",
+        "<",
+        "<\n",
+        "</",
+        "&",
+        "&lt;",
+        "&amp",
+        "&#92;",
+        "&#x5C;",
+        "&nbsp;",
+        "caf\xc3\xa9",
+        "\xe2\x80\x9c",
+        "abcdefghijklmnopqrstuvwxyzabcdefghijk",
+    };
+    const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    int mismatches = 0;
+    for (int t = 0; t < 4000 && mismatches < 5; t++) {
+        nd_buf_reset(&dec);
+        nd_buf_reset(&raw);
+        size_t target = (size_t)(t % 400);
+        while (dec.len < target) {
+            const char *pc = pieces[xorshift(&rng) % np];
+            nd_buf_append(&dec, pc, strlen(pc));
+        }
+        json_escape(&raw, dec.p ? dec.p : "", dec.len, t % 2 == 0);
+        ND_EXPECT(nd_normalize_ex(dec.p ? dec.p : "", dec.len, 1, ND_NORM_NO_ASCII_FAST, &want) ==
+                  0);
+        for (int k = 0; k < 3; k++) {
+            ND_EXPECT(nd_normalize_ex(raw.p ? raw.p : "", raw.len, 1,
+                                      path_flags[k] | ND_NORM_JSON_ESCAPES, &out) == 0);
+            if (out.len != want.len || memcmp(out.p, want.p, out.len) != 0) {
+                mismatches++;
+                ND_EXPECT(0, "random %d, %s: raw [%s]\n  got  [%s]\n  want [%s]", t, path_names[k],
+                          raw.p, out.p, want.p);
+            }
+        }
+    }
+    nd_buf_free(&want);
+    nd_buf_free(&out);
+    nd_buf_free(&dec);
+    nd_buf_free(&raw);
+}
+
 /* Tag names (inline ones join words, others break them, any case) and the
  * entities that are looked up before the tables. */
 static void html_names(void)
@@ -533,6 +624,7 @@ int main(void)
     ND_TEST(output_shape_and_reuse);
     ND_TEST(simd_paths_agree);
     ND_TEST(json_escapes_match_decoded);
+    ND_TEST(json_escapes_html_match_decoded);
     ND_TEST(html_names);
     return nd_test_done();
 }
