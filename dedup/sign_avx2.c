@@ -144,7 +144,7 @@ ND_AVX2 static size_t nd_seg_hash_avx2(const nd_tokhash_t *hs, const char *text,
     const __m256i mhi = _mm256_set1_epi64x((long long)(ND_AVALANCHE_MUL >> 32));
     const __m256i swap = _mm256_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7,
                                           6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
-    const __m128i one32 = _mm_set1_epi32(1), sixteen = _mm_set1_epi32(16);
+    const __m128i one32 = _mm_set1_epi32(1);
     const nd_avx2_consts_t *K = &nd_avx2_k;
     __m256i nmv = _mm256_setzero_si256();
     uint64_t nm = *num_mask;
@@ -160,14 +160,14 @@ ND_AVX2 static size_t nd_seg_hash_avx2(const nd_tokhash_t *hs, const char *text,
         nfast--;
     nfast = nfast + 1 < np ? nfast + 1 : np;
     for (; i + 4 <= nfast; i += 4) {
-        __m128i e32 = _mm_loadu_si128((const __m128i *)(ends + i));
-        __m128i s32 = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(ends + i - 1)), one32);
-        __m128i l32 = _mm_sub_epi32(e32, s32);
-        __m128i bad =
-            _mm_or_si128(_mm_cmpeq_epi32(l32, _mm_setzero_si128()), _mm_cmpgt_epi32(l32, sixteen));
-        size_t s0 = (uint32_t)(ends[i - 1] + 1), s1 = (size_t)ends[i] + 1;
-        size_t s2 = (size_t)ends[i + 1] + 1, s3 = (size_t)ends[i + 2] + 1;
-        if (__builtin_expect(_mm_movemask_epi8(bad) != 0, 0)) {
+        uint32_t e0 = ends[i - 1], e1 = ends[i], e2 = ends[i + 1], e3 = ends[i + 2];
+        uint32_t e4 = ends[i + 3];
+        /* length - 1 of each token, in 0..15 unless empty or over 16 bytes:
+         * tested with integer instructions (the vector units are the busy ones) */
+        uint32_t lm1 = (e1 - e0 - 2) | (e2 - e1 - 2) | (e3 - e2 - 2) | (e4 - e3 - 2);
+        size_t s0 = (uint32_t)(e0 + 1), s1 = (size_t)e1 + 1, s2 = (size_t)e2 + 1;
+        size_t s3 = (size_t)e3 + 1;
+        if (__builtin_expect(lm1 > 15, 0)) {
             size_t st = s0;
             for (int j = 0; j < 4; j++) {
                 n += nd_tok_one(hs, text, len, st, ends[i + j], th + n, &nm);
@@ -181,6 +181,9 @@ ND_AVX2 static size_t nd_seg_hash_avx2(const nd_tokhash_t *hs, const char *text,
         __m256i b = _mm256_inserti128_si256(
             _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(text + s1))),
             _mm_loadu_si128((const __m128i *)(text + s3)), 1);
+        __m128i l32 =
+            _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(ends + i)),
+                          _mm_add_epi32(_mm_loadu_si128((const __m128i *)(ends + i - 1)), one32));
         /* zero each token's bytes past its end */
         __m256i l = _mm256_cvtepu32_epi64(l32), l8 = _mm256_slli_epi64(l, 3);
         __m256i lo =

@@ -289,7 +289,16 @@ static ND_ALWAYS_INLINE void nd_sign_drive(uint32_t k, uint64_t seed, const char
         k = 1;
     if (k > ND_K_MAX)
         k = ND_K_MAX;
+#if defined(__AVX2__)
+    /* GCC makes memset() and a plain loop `rep stos`, slow to start for 512
+     * bytes; a value it cannot see through stays vector stores */
+    __m256i empty = _mm256_set1_epi32(-1);
+    __asm__("" : "+x"(empty));
+    for (int i = 0; i < ND_SIG_SLOTS / 8; i++)
+        _mm256_storeu_si256((__m256i *)(sig->slots + 8 * i), empty);
+#else
     memset(sig->slots, 0xff, sizeof(sig->slots));
+#endif
     sig->text_hash = XXH3_64bits_withSeed(text, len, seed);
     nd_tokhash_init(&hs, seed);
 

@@ -365,6 +365,50 @@ static void token_lengths_and_digits(void)
         ND_EXPECT(checked > 0);
 }
 
+/*
+ * Tokens of 0 (two blanks in a row), 1, 15, 16, 17 and 40 bytes at every place
+ * in a group of four, far from the end of the text: the AVX2 kernel takes a
+ * group into the vector only when all four tokens have 1..16 bytes (a group
+ * with one other token goes token by token). The other tokens have 1..16
+ * bytes, or all 1 byte. Every kernel equals scalar.
+ */
+static void group_token_lengths(void)
+{
+    static char t[4096];
+    static const size_t lens[] = {0, 1, 15, 16, 17, 40};
+    const char *const *names = nd_sign_kernels();
+    const nd_sign_kernel_t *ref = nd_sign_kernel_find("scalar");
+    uint64_t s = 99;
+    int checked = 0;
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        for (int at = 0; at < 16; at++) {
+            size_t len = 0;
+            for (int i = 0; i < 120; i++) {
+                size_t wl = i % 8 == at % 8 ? lens[li] : at < 8 ? 1 + rng_next(&s) % 16 : 1;
+                if (i)
+                    t[len++] = ' ';
+                for (size_t j = 0; j < wl; j++)
+                    t[len++] = (char)('a' + rng_next(&s) % 26);
+            }
+            for (uint32_t k = 1; k <= 7; k += 3) {
+                nd_sig_t a, b;
+                nd_sign_with(ref, k, SEED, t, len, &a);
+                for (int n = 1; names[n]; n++) {
+                    nd_sign_with(nd_sign_kernel_find(names[n]), k, SEED, t, len, &b);
+                    ND_ASSERT(sig_eq(&a, &b),
+                              "kernel %s: tokens of %zu bytes at %d mod 8 (%s), k %u", names[n],
+                              lens[li], at % 8, at < 8 ? "random" : "ones", k);
+                    checked++;
+                }
+            }
+        }
+    }
+    if (!names[1])
+        printf("only the scalar kernel on this CPU: nothing to compare\n");
+    else
+        ND_EXPECT(checked > 0);
+}
+
 static void wire_round_trip(void)
 {
     nd_sig_t s, d;
@@ -413,6 +457,7 @@ int main(void)
     ND_TEST(cjk_half_copy_is_similar);
     ND_TEST(jaccard_estimate_is_unbiased);
     ND_TEST(token_lengths_and_digits);
+    ND_TEST(group_token_lengths);
     ND_TEST(wire_round_trip);
     ND_TEST(kernel_selection);
     return nd_test_done();
