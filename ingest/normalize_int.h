@@ -42,4 +42,13 @@ size_t nd_utf8_check(const char *s, size_t len);
  */
 size_t nd_utf8_seq(const char *s, size_t len, size_t i);
 
+/*
+ * nd_parser_set_fast_json: on (the default) a document is first walked by
+ * the parser's own JSON walker, and only when that gives up (anything but a
+ * well-formed document it takes whole) is it parsed again by yajl, the
+ * reference; off, yajl parses every document. The results are the same
+ * either way: tests and fuzzers compare the two.
+ */
+void nd_parser_set_fast_json(nd_parser_t *p, int on);
+
 #endif /* ND_NORMALIZE_INT_H */

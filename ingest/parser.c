@@ -5,9 +5,17 @@
  * library"). The callbacks keep only the fields an article needs and ignore
  * the rest at any depth. Design points:
  *
- *  - The document is validated as strict UTF-8 once, up front, in the same
- *    pass that finds its long strings (scan_doc()), so yajl runs with string
- *    validation off and a bad byte anywhere is ND_ERR_BAD_UTF8.
+ *  - yajl is the reference and the validator of record, but a well-formed
+ *    document is first walked by fast_walk(), our own walker, which makes
+ *    the same callbacks with the same strings. It gives up on anything it
+ *    does not take whole (a syntax error, an odd escape or space, a callback
+ *    refusing the content); the document is then parsed again by yajl from
+ *    scratch, so every reject keeps yajl's message and offset.
+ *  - The document is validated as strict UTF-8 once, up front, so the
+ *    walker and yajl take its bytes as they are (yajl with string validation
+ *    off) and a bad byte anywhere is ND_ERR_BAD_UTF8. With yajl alone that is
+ *    done in the pass that finds its long strings (scan_doc()); the walker
+ *    finds them itself, and scan_doc() runs only when yajl has to.
  *  - Strings without escapes are used in place (they point into the input);
  *    only escaped strings, which yajl decodes into a scratch buffer, are
  *    copied into per-field buffers owned by the handle and reused across
@@ -147,7 +155,8 @@ typedef struct nd_chunk_s {
 struct nd_parser_s {
     nd_parser_conf_t conf;
     uint32_t top_by_len[ND_KEY_LEN_MAX], ent_by_len[ND_KEY_LEN_MAX]; /* index_keys() */
-    int avx2; /* the CPU has AVX2 (string_stop_avx2) */
+    int avx2;      /* the CPU has AVX2 (scan_stop_avx2) */
+    int fast_json; /* try fast_walk() before yajl (nd_parser_set_fast_json) */
 
     /* yajl's arena */
     nd_chunk_t *chunks, *cur;
@@ -841,6 +850,7 @@ nd_parser_t *nd_parser_new(const nd_parser_conf_t *conf, char *errstr, size_t er
 #if ND_PARSER_HAVE_AVX2
     p->avx2 = __builtin_cpu_supports("avx2");
 #endif
+    p->fast_json = 1;
     index_keys(nd_top_keys, sizeof(nd_top_keys) / sizeof(nd_top_keys[0]), p->top_by_len);
     index_keys(nd_entry_keys, sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]), p->ent_by_len);
     p->afs.malloc = arena_alloc;
@@ -895,9 +905,9 @@ static void reset_doc(nd_parser_t *p, const char *buf, size_t len)
 }
 
 #if ND_PARSER_HAVE_AVX2
-/* string_stop() 32 bytes a step (AVX2 only: the caller checks the CPU). */
-__attribute__((target("avx2"))) static inline size_t string_stop_avx2(const unsigned char *s,
-                                                                      size_t len, size_t i)
+/* scan_stop() 32 bytes a step (AVX2 only: the caller checks the CPU). */
+__attribute__((target("avx2"))) static inline size_t scan_stop_avx2(const unsigned char *s,
+                                                                    size_t len, size_t i, int high)
 {
     const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\');
     const __m256i c1f = _mm256_set1_epi8(0x1F);
@@ -907,42 +917,49 @@ __attribute__((target("avx2"))) static inline size_t string_stop_avx2(const unsi
         __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v);
         __m256i hit = _mm256_or_si256(
             _mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)), ctl);
-        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(hit, v)); /* v: >= 0x80 */
+        if (high)
+            hit = _mm256_or_si256(hit, v); /* the top bit: >= 0x80 */
+        unsigned m = (unsigned)_mm256_movemask_epi8(hit);
         if (m)
             return i + (size_t)__builtin_ctz(m);
         i += 32;
     }
-    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && s[i] < 0x80)
+    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && (!high || s[i] < 0x80))
         i++;
     return i;
 }
 #endif
 
-/* Offset of the first '"', '\\', control or non-ASCII byte at or after i, len if
- * none. */
-static inline __attribute__((always_inline)) size_t string_stop(const unsigned char *s, size_t len,
-                                                                size_t i, int avx2)
+/*
+ * scan_stop: the offset of the first '"', '\' or control byte at or after i
+ * (and, when high, the first non-ASCII byte: the document scan validates
+ * those; the fast walk runs on a validated document), len if none. high and
+ * avx2 are constants at each call, so each use compiles to one loop.
+ */
+static inline __attribute__((always_inline)) size_t scan_stop(const unsigned char *s, size_t len,
+                                                              size_t i, int avx2, int high)
 {
 #if ND_PARSER_HAVE_AVX2
     if (avx2)
-        return string_stop_avx2(s, len, i);
+        return scan_stop_avx2(s, len, i, high);
 #else
     (void)avx2;
 #endif
 #ifdef __SSE2__
-    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(' ');
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), c1f = _mm_set1_epi8(0x1F);
     while (len - i >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        /* control and non-ASCII bytes: below ' ' as signed */
-        __m128i ctl = _mm_cmplt_epi8(v, sp);
+        __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v);
         __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)), ctl);
+        if (high)
+            hit = _mm_or_si128(hit, v);
         unsigned m = (unsigned)_mm_movemask_epi8(hit);
         if (m)
             return i + (size_t)__builtin_ctz(m);
         i += 16;
     }
 #endif
-    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && s[i] < 0x80)
+    while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && (!high || s[i] < 0x80))
         i++;
     return i;
 }
@@ -1010,7 +1027,7 @@ static inline __attribute__((always_inline)) size_t scan_doc_body(nd_parser_t *p
         size_t open = g, j = open + 1, nesc = 0;
         int keep = 1;
         for (;;) {
-            j = string_stop(s, len, j, avx2);
+            j = scan_stop(s, len, j, avx2, 1);
             if (j < len && s[j] >= 0x80) {
                 if ((j = utf8_run(s, len, j, &bad)) == (size_t)-1)
                     return bad;
@@ -1047,7 +1064,7 @@ static inline __attribute__((always_inline)) size_t scan_doc_body(nd_parser_t *p
 }
 
 #if ND_PARSER_HAVE_AVX2
-/* scan_doc_body() compiled for AVX2, so that string_stop_avx2() inlines. */
+/* scan_doc_body() compiled for AVX2, so that scan_stop_avx2() inlines. */
 __attribute__((target("avx2"))) static size_t scan_doc_avx2(nd_parser_t *p)
 {
     return scan_doc_body(p, 1);
@@ -1147,6 +1164,345 @@ static nd_err_t run_yajl(nd_parser_t *p)
     return p->err;
 }
 
+/* ---- the fast path: our own walk of a well-formed document ---- */
+
+/* JSON whitespace as the fast walk takes it (yajl also takes \v and \f; a
+ * document with those is left to yajl). */
+#define ND_FAST_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+
+/* Containers the fast walk nests, at most (one bit each in a uint64_t). */
+#define ND_FAST_DEPTH 63
+
+/* The value of the 4 hex digits at s, or (unsigned)-1 (never a code unit)
+ * when one is not a hex digit. */
+static inline unsigned hex4(const unsigned char *s)
+{
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned c = s[k], d;
+        if (c - '0' < 10u)
+            d = c - '0';
+        else if ((c | 0x20) - 'a' < 6u)
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return (unsigned)-1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* Decode the escapes of the JSON string text r..end into out, NUL-
+ * terminated: the one-character ones and \\u ones as fast_string() admits
+ * them (no \\u0000, surrogates only in valid pairs), which is what yajl
+ * makes of them. 0 on out of memory. */
+static int unescape_json(const char *r, const char *end, nd_buf_t *out)
+{
+    nd_buf_reset(out);
+    if (nd_buf_reserve(out, (size_t)(end - r) + 16)) /* decoding never grows the text */
+        return 0;
+    char *o = out->p;
+    while (r < end) {
+        const char *b = memchr(r, '\\', (size_t)(end - r));
+        size_t n = (size_t)((b ? b : end) - r);
+        memcpy(o, r, n);
+        o += n;
+        r += n;
+        if (!b)
+            break;
+        char c = r[1];
+        if (c != 'u') {
+            *o++ = c == 'b'   ? '\b'
+                   : c == 'f' ? '\f'
+                   : c == 'n' ? '\n'
+                   : c == 'r' ? '\r'
+                   : c == 't' ? '\t'
+                              : c; /* " \\ / */
+            r += 2;
+            continue;
+        }
+        unsigned cp = hex4((const unsigned char *)r + 2);
+        r += 6;
+        if (cp - 0xD800u < 0x400u) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4((const unsigned char *)r + 2) - 0xDC00);
+            r += 6;
+        }
+        if (cp < 0x80) {
+            *o++ = (char)cp;
+        } else if (cp < 0x800) {
+            *o++ = (char)(0xC0 | cp >> 6);
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            *o++ = (char)(0xE0 | cp >> 12);
+            *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        } else {
+            *o++ = (char)(0xF0 | cp >> 18);
+            *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+            *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    out->len = (size_t)(o - out->p);
+    out->p[out->len] = '\0';
+    return 1;
+}
+
+/*
+ * The string whose opening quote is s[*i]: on success *i is just past its
+ * closing quote and *str, *n are its text, in place when it has no escapes,
+ * else decoded into p->unesc (*dec set). A value that scan_doc() would keep
+ * as a long string is not decoded: it is recorded in p->elide as the scan
+ * would record it, and p->elide_cur set, for cb_string() to take it (*str
+ * is then ""). @return 0 when the string is not
+ * one the fast walk handles (no end, a control byte, an invalid escape, a
+ * \\u0000 or a surrogate not in a valid pair) or on out of memory.
+ */
+static inline __attribute__((always_inline)) int fast_string(nd_parser_t *p, size_t *i,
+                                                             const unsigned char **str, size_t *n,
+                                                             int *dec, const int value,
+                                                             const int avx2)
+{
+    const unsigned char *s = (const unsigned char *)p->in;
+    size_t len = p->in_len, open = *i, j = open + 1, nsimple = 0;
+    int nesc = 0;
+    for (;;) {
+        j = scan_stop(s, len, j, avx2, 0);
+        if (j >= len || s[j] < 0x20)
+            return 0;
+        if (s[j] == '"')
+            break;
+        if (j + 1 >= len)
+            return 0;
+        unsigned c = s[j + 1];
+        if (c == 'u') {
+            unsigned cp, lo;
+            if (len - j < 6 || (cp = hex4(s + j + 2)) == 0 || cp > 0xFFFF || cp - 0xDC00u < 0x400u)
+                return 0; /* \\u0000, a lone low surrogate: left to yajl */
+            j += 6;
+            if (cp - 0xD800u < 0x400u) {
+                if (len - j < 6 || s[j] != '\\' || s[j + 1] != 'u' ||
+                    (lo = hex4(s + j + 2)) - 0xDC00u >= 0x400u)
+                    return 0; /* a high surrogate without its low half */
+                j += 6;
+            }
+            nesc |= 2;
+            continue;
+        }
+        if (!(c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+              c == 't'))
+            return 0;
+        nesc |= 1;
+        nsimple++;
+        j += 2;
+    }
+    *i = j + 1;
+    *dec = 0;
+    if (value && !(nesc & 2) && j - open - 1 >= ND_ELIDE_MIN && p->n_elide < ND_ELIDE_MAX) {
+        p->elide[p->n_elide].open = open;
+        p->elide[p->n_elide].close = j;
+        p->elide[p->n_elide].nesc = nsimple;
+        p->elide_cur = p->n_elide++;
+        *str = (const unsigned char *)"";
+        *n = 0;
+        return 1;
+    }
+    *dec = nesc != 0;
+    if (!nesc) {
+        *str = s + open + 1;
+        *n = j - open - 1;
+        return 1;
+    }
+    if (!(nesc & 2 ? unescape_json : unescape_simple)((const char *)s + open + 1,
+                                                      (const char *)s + j, &p->unesc))
+        return 0;
+    *str = (const unsigned char *)p->unesc.p;
+    *n = p->unesc.len;
+    return 1;
+}
+
+/*
+ * Walk the document (valid UTF-8) and make the callbacks yajl_once() would
+ * make after scan_doc(), in the same order and with the same strings: the
+ * walk finds and records the long strings as the scan does (fast_string()). It handles only the
+ * well-formed common case: on any syntax error, any token it does not take (see fast_string(), \v
+ * or \f as space, nesting deeper than ND_FAST_DEPTH) and on any callback refusing (a document
+ * rejected for its content), it gives up. @return 1 when the whole document was walked and
+ * accepted, 0 when it gave up: the state is then partial and the caller must reset_doc() and run
+ * yajl, which stays the reference and gives every error its message and offset.
+ */
+static inline __attribute__((always_inline)) int fast_walk_body(nd_parser_t *p, const int avx2)
+{
+    const unsigned char *s = (const unsigned char *)p->in;
+    size_t len = p->in_len, i = 0;
+    uint64_t arr = 0; /* bit d: the container at nesting d is an array */
+    p->n_elide = 0;
+    int d = 0;
+    const unsigned char *str;
+    size_t n;
+    int dec;
+
+value:
+    while (i < len && ND_FAST_WS(s[i]))
+        i++;
+    if (i >= len)
+        return 0;
+    switch (s[i]) {
+    case '{':
+        if (d >= ND_FAST_DEPTH || !cb_start_map(p))
+            return 0;
+        arr &= ~((uint64_t)1 << d);
+        d++;
+        i++;
+        while (i < len && ND_FAST_WS(s[i]))
+            i++;
+        if (i < len && s[i] == '}') {
+            i++;
+            d--;
+            if (!cb_end_map(p))
+                return 0;
+            goto after;
+        }
+        goto key;
+    case '[':
+        if (d >= ND_FAST_DEPTH || !cb_start_array(p))
+            return 0;
+        arr |= (uint64_t)1 << d;
+        d++;
+        i++;
+        while (i < len && ND_FAST_WS(s[i]))
+            i++;
+        if (i < len && s[i] == ']') {
+            i++;
+            d--;
+            if (!cb_end_array(p))
+                return 0;
+            goto after;
+        }
+        goto value;
+    case '"':
+        if (!fast_string(p, &i, &str, &n, &dec, 1, avx2))
+            return 0;
+        p->unesc_owned = dec; /* set_field() takes the decoded buffer */
+        if (!cb_string(p, str, n))
+            return 0;
+        goto after;
+    case 't':
+        if (len - i < 4 || memcmp(s + i, "true", 4) != 0)
+            return 0;
+        i += 4;
+        if (!cb_boolean(p, 1))
+            return 0;
+        goto after;
+    case 'f':
+        if (len - i < 5 || memcmp(s + i, "false", 5) != 0)
+            return 0;
+        i += 5;
+        if (!cb_boolean(p, 0))
+            return 0;
+        goto after;
+    case 'n':
+        if (len - i < 4 || memcmp(s + i, "null", 4) != 0)
+            return 0;
+        i += 4;
+        if (!cb_null(p))
+            return 0;
+        goto after;
+    default: {
+        /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+        size_t start = i;
+        if (s[i] == '-')
+            i++;
+        if (i >= len || (unsigned)(s[i] - '0') > 9)
+            return 0;
+        if (s[i] == '0')
+            i++;
+        else
+            while (i < len && (unsigned)(s[i] - '0') <= 9)
+                i++;
+        if (i < len && s[i] == '.') {
+            i++;
+            if (i >= len || (unsigned)(s[i] - '0') > 9)
+                return 0;
+            while (i < len && (unsigned)(s[i] - '0') <= 9)
+                i++;
+        }
+        if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+            i++;
+            if (i < len && (s[i] == '+' || s[i] == '-'))
+                i++;
+            if (i >= len || (unsigned)(s[i] - '0') > 9)
+                return 0;
+            while (i < len && (unsigned)(s[i] - '0') <= 9)
+                i++;
+        }
+        if (!cb_number(p, (const char *)s + start, i - start))
+            return 0;
+        goto after;
+    }
+    }
+
+key:
+    if (i >= len || s[i] != '"')
+        return 0;
+    if (!fast_string(p, &i, &str, &n, &dec, 0, avx2))
+        return 0;
+    if (!cb_map_key(p, str, n))
+        return 0;
+    while (i < len && ND_FAST_WS(s[i]))
+        i++;
+    if (i >= len || s[i] != ':')
+        return 0;
+    i++;
+    goto value;
+
+after:
+    while (i < len && ND_FAST_WS(s[i]))
+        i++;
+    if (d == 0)
+        return i == len && !p->err;
+    if (i >= len)
+        return 0;
+    if (s[i] == ',') {
+        i++;
+        while (i < len && ND_FAST_WS(s[i]))
+            i++;
+        if (arr >> (d - 1) & 1)
+            goto value;
+        goto key;
+    }
+    if (s[i] == (arr >> (d - 1) & 1 ? ']' : '}')) {
+        i++;
+        d--;
+        if (!(arr >> d & 1 ? cb_end_array(p) : cb_end_map(p)))
+            return 0;
+        goto after;
+    }
+    return 0;
+}
+
+#if ND_PARSER_HAVE_AVX2
+/* fast_walk_body() compiled for AVX2, so that scan_stop_avx2() inlines. */
+__attribute__((target("avx2"))) static int fast_walk_avx2(nd_parser_t *p)
+{
+    return fast_walk_body(p, 1);
+}
+#endif
+
+/* fast_walk_body() for the CPU. */
+static int fast_walk(nd_parser_t *p)
+{
+#if ND_PARSER_HAVE_AVX2
+    if (p->avx2)
+        return fast_walk_avx2(p);
+#endif
+    return fast_walk_body(p, 0);
+}
+
+void nd_parser_set_fast_json(nd_parser_t *p, int on)
+{
+    p->fast_json = on;
+}
+
 static nd_err_t check_time(nd_parser_t *p, nd_field_t *f, const char *name, int64_t *ms)
 {
     if (!f->set)
@@ -1181,14 +1537,23 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
         return ret(ND_ERR_TOO_LARGE, msg, errstr, errstr_size);
     }
     reset_doc(p, buf, len);
-    size_t bad = scan_doc(p);
+    /* With the walker on, the long strings are found by the walk (and by
+     * scan_doc() only if yajl has to run): validation alone comes first. */
+    size_t bad = p->fast_json ? nd_utf8_check(buf, len) : scan_doc(p);
     if (bad != len) {
         snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu (0x%02x)", bad,
                  (unsigned char)buf[bad]);
         return ret(ND_ERR_BAD_UTF8, msg, errstr, errstr_size);
     }
 
-    nd_err_t err = run_yajl(p);
+    nd_err_t err = ND_ERR_NO_ERROR;
+    if (!p->fast_json || !fast_walk(p)) {
+        if (p->fast_json) {
+            reset_doc(p, buf, len); /* what the walk did is dropped */
+            scan_doc(p);
+        }
+        err = run_yajl(p);
+    }
     if (err)
         return ret(err, p->errmsg, errstr, errstr_size);
 

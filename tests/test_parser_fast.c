@@ -4,6 +4,9 @@
  * of the document gives: long bodies left raw (JSON escapes undecoded) until
  * chosen, several long strings in one document, the body's decoded length,
  * markup detection on a raw body, and HTML bodies decoded before the walk.
+ * The parser's own JSON walker gives what yajl alone gives (fast_json_*):
+ * the same article or the same error, message and offset, on hand-written
+ * tricky documents and every truncation and insertion of them.
  */
 #include "normalize_int.h"
 #include "nd_test.h"
@@ -259,11 +262,207 @@ static void utf8_anywhere(void)
     nd_parser_destroy(p);
 }
 
+/* Parse doc[0..len) with the JSON walker on and off (yajl alone) and
+ * require the same result; @return the status. what names the case. */
+static nd_err_t same_both_ways(nd_parser_t *fast, nd_parser_t *ref, const char *doc, size_t len,
+                               const char *what)
+{
+    char e1[256], e2[256];
+    nd_article_t a, r;
+    nd_err_t err = nd_parser_parse(fast, doc, len, &a, e1, sizeof(e1));
+    nd_err_t ref_err = nd_parser_parse(ref, doc, len, &r, e2, sizeof(e2));
+    ND_EXPECT(err == ref_err && strcmp(e1, e2) == 0, "%s: \"%s\" vs \"%s\" for %.*s", what, e1, e2,
+              (int)len, doc);
+    if (err || ref_err)
+        return err;
+#define SAME(f) (a.f##_len == r.f##_len && (a.f##_len == 0 || memcmp(a.f, r.f, a.f##_len) == 0))
+    ND_EXPECT(SAME(uri) && SAME(headline) && SAME(source) && SAME(language) && SAME(text) &&
+                  a.event_time_ms == r.event_time_ms && a.body_len == r.body_len &&
+                  a.ninjs_major == r.ninjs_major && a.doc == r.doc && a.doc_len == r.doc_len,
+              "%s: articles differ for %.*s", what, (int)len, doc);
+#undef SAME
+    return err;
+}
+
+/* Two parsers with small limits: the walker on, and yajl alone. */
+static void two_parsers(nd_parser_t **fast, nd_parser_t **ref)
+{
+    nd_parser_conf_t c;
+    char errstr[256];
+    nd_parser_conf_init(&c);
+    c.max_depth = 8;
+    *fast = nd_parser_new(&c, errstr, sizeof(errstr));
+    *ref = nd_parser_new(&c, errstr, sizeof(errstr));
+    nd_parser_set_fast_json(*ref, 0);
+}
+
+/* Hand-written documents: each parsed whole, and with every one of its
+ * prefixes (truncated at every byte offset). */
+static const char *const fast_docs[] = {
+    /* escapes in keys and values, the body long enough to be elided */
+    "{\"uri\":\"u\\/1\",\"head\\u006cine\":\"x\",\"headline\":\"A \\\"q\\\" \\\\ \\/ "
+    "\\b\\f\\n\\r\\t"
+    "z\",\"body_text\":\"Some words \\\"here\\\" and there, quite a few of them, enough to make "
+    "a body that the scan hands over as one long string; more words\\nand more words\\tto "
+    "follow.\"}",
+    /* nested arrays of objects, 2.x shape, unknown keys with deep values */
+    "{ \"uri\" : \"urn:x\" , \"headlines\" : [ { \"value\" : \"H1\" } , { \"value\" : \"H2\" } ] ,"
+    " \"x\" : [ [ { \"a\" : [ 1 , { \"b\" : [ ] } ] } ] , { } , [ ] ] ,"
+    " \"bodies\" : [ null , { \"contenttype\" : \"text/html\" , \"value\" : \"<p>Hi "
+    "<b>there</b></p>\" } , { \"value\" : \"plain words\" , \"contentType\" : \"text/plain\" } ] ,"
+    " \"infoSources\" : [ { \"name\" : \"\" } , { \"name\" : \"Src\" } ] }",
+    /* numbers in every form, true/false/null, at every depth */
+    "{\"uri\":\"n\",\"a\":0,\"b\":-0,\"c\":12,\"d\":-3.25,\"e\":1e5,\"f\":1E+5,\"g\":-2.5e-3,"
+    "\"h\":[0,1,-1,0.0,10e0,true,false,null],\"i\":{\"j\":123456789012345678901234567890},"
+    "\"body_text\":\"one two\",\"language\":\"en\",\"versioncreated\":\"2024-01-02T03:04:05Z\"}",
+    /* keys repeated: the last wins */
+    "{\"uri\":\"first\",\"uri\":\"second\",\"body_text\":\"a\",\"body_text\":\"b c\","
+    "\"bodies\":[{\"value\":\"x\"}],\"bodies\":[{\"value\":\"y\"}],\"uri\":\"third\","
+    "\"$schema\":\"http://www.iptc.org/std/ninjs/ninjs-schema_2.0.json\"}",
+    /* 3.x camelCase, standard object, whitespace of every kind */
+    "\r\n\t {\n\"uri\"\t:\r\"u3\" ,\"versionCreated\":\"2024-05-06T07:08:09+02:00\",\n"
+    "\"standard\":{\"name\":\"ninjs\",\"version\":\"3.0\",\"schema\":\"s\"},\"copyrightHolder\":"
+    "\"Wire\",\"descriptions\":[{\"value\":\"desc words\",\"contenttype\":\"text/plain\"}]\t}\r\n",
+    /* \\u escapes of every size, both cases, in keys and values, a pair */
+    "{\"\\u0075ri\":\"\\u0041\\u00e9\\u00E9\\u20ac\\uD83D\\uDE00\\ud83d\\ude00\\uFFFF.\","
+    "\"body_text\":\"caf\\u00e9 \\u201cquoted\\u201d na\\u00efve \\u4e2d\\u6587 and enough more "
+    "words to make it a long string, one that the scan does not hand over since it has "
+    "escapes.\"}",
+    /* rejected for its content: wrong types, not an object */
+    "{\"uri\":1,\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"bodies\":{\"value\":\"x\"}}",
+    "{\"uri\":\"u\",\"bodies\":[{\"value\":[\"x\"]}]}",
+    "[{\"uri\":\"u\",\"body_text\":\"x\"}]",
+    "{\"uri\":\"u\",\"a\":[[[[[[[[1]]]]]]]],\"body_text\":\"deep\"}",
+    /* not well-formed, or not taken by the walker */
+    "{\"uri\":\"u\",\"body_text\":\"x\",}",
+    "{\"uri\":\"u\",\"a\":[1,],\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"a\":01,\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"a\":1.,\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"a\":-,\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"a\":1e,\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"a\":tru,\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"a\":nulls,\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"body_text\":\"x\"} {}",
+    "{\"uri\":\"u\",\"body_text\":\"x\"}]",
+    "{\"uri\":\"u\"\"body_text\":\"x\"}",
+    "{\"uri\" \"u\",\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"body_text\":\"x\\q\"}",
+    "{\"uri\":\"u\\u00e9\\ud83d\\ude00\\ud800\",\"body_text\":\"x\\u0041\"}",
+    "{\"uri\":\"u\\ud800x\",\"body_text\":\"x\"}",
+    "{\"uri\":\"u\\ud800\\u0041\",\"body_text\":\"x\"}",
+    "{\"uri\":\"u\\udc00\",\"body_text\":\"x\"}",
+    "{\"uri\":\"u\\u0000\",\"body_text\":\"x\"}",
+    "{\"uri\":\"u\\u00G0\",\"body_text\":\"x\"}",
+    "{\"uri\":\"u\\u00e\"}",
+    "{\"uri\":\"u\",\v\"body_text\":\"x\"\f}",
+    "{\"uri\":\"u\",\"body_text\":\"x\t\"}",
+    "{\"uri\":\"u\",/*c*/\"body_text\":\"x\"}",
+    "{\"uri\":\"u\",\"body_text\":\"x\"",
+};
+
+static void fast_json_docs(void)
+{
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    ND_ASSERT(fast && ref);
+    int ok = 0;
+    for (size_t k = 0; k < sizeof(fast_docs) / sizeof(fast_docs[0]); k++) {
+        const char *d = fast_docs[k];
+        size_t n = strlen(d);
+        ok += same_both_ways(fast, ref, d, n, "whole") == ND_ERR_NO_ERROR;
+        for (size_t cut = 0; cut < n; cut++)
+            same_both_ways(fast, ref, d, cut, "truncated");
+    }
+    /* the first six; the \\u ones yajl takes whole (lone high surrogates, \\u0000)
+     * and the one spaced with \\v \\f, all left to yajl */
+    ND_EXPECT(ok == 11, "%d documents parsed", ok);
+
+    /* Known answers, so that "the same" is also "right". */
+    char errstr[256];
+    nd_article_t a;
+    const char *d = fast_docs[0];
+    ND_ASSERT(nd_parser_parse(fast, d, strlen(d), &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(a.uri_len == 3 && memcmp(a.uri, "u/1", 3) == 0);
+    ND_EXPECT(a.headline_len == 16 && memcmp(a.headline, "A \"q\" \\ / \b\f\n\r\tz", 16) == 0);
+    d = fast_docs[1];
+    ND_ASSERT(nd_parser_parse(fast, d, strlen(d), &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(a.text_len == 11 && memcmp(a.text, "plain words", 11) == 0);
+    ND_EXPECT(a.headline_len == 2 && memcmp(a.headline, "H1", 2) == 0);
+    ND_EXPECT(a.ninjs_major == 3); /* "infoSources" */
+    ND_EXPECT(a.source_len == 3 && memcmp(a.source, "Src", 3) == 0);
+    d = fast_docs[3];
+    ND_ASSERT(nd_parser_parse(fast, d, strlen(d), &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(a.uri_len == 5 && memcmp(a.uri, "third", 5) == 0);
+    ND_EXPECT(a.text_len == 3 && memcmp(a.text, "b c", 3) == 0 && a.ninjs_major == 2);
+    d = fast_docs[4];
+    ND_ASSERT(nd_parser_parse(fast, d, strlen(d), &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(a.ninjs_major == 3 && a.source_len == 4 && memcmp(a.source, "Wire", 4) == 0);
+    d = fast_docs[5];
+    ND_ASSERT(nd_parser_parse(fast, d, strlen(d), &a, errstr, sizeof(errstr)) == 0, "%s", errstr);
+    ND_EXPECT(
+        a.uri_len == 20 &&
+            memcmp(a.uri,
+                   "A\xc3\xa9\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xef\xbf\xbf.",
+                   20) == 0,
+        "%.*s", (int)a.uri_len, a.uri);
+    ND_EXPECT(a.text_len > 20 && memcmp(a.text, "cafe quoted naive ", 18) == 0, "%.*s",
+              (int)a.text_len, a.text);
+    d = fast_docs[6];
+    ND_EXPECT(nd_parser_parse(fast, d, strlen(d), &a, errstr, sizeof(errstr)) ==
+                      ND_ERR_WRONG_TYPE &&
+                  strstr(errstr, "\"uri\" is a number") != NULL,
+              "%s", errstr);
+    d = fast_docs[10];
+    ND_EXPECT(nd_parser_parse(fast, d, strlen(d), &a, errstr, sizeof(errstr)) == ND_ERR_TOO_DEEP,
+              "%s", errstr);
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
+/* Every escape, whitespace byte and JSON token inserted at every byte
+ * offset of a few documents, and every byte replaced by each of them. */
+static void fast_json_insertions(void)
+{
+    static const char *const ins[] = {
+        "\\\"",    "\\\\",    "\\/",     "\\b",     "\\f",     "\\n",
+        "\\r",     "\\t",     "\\u0041", "\\u00e9", "\\u20AC", "\\ud83d\\ude00",
+        "\\ud800", "\\udc00", "\\u0000", "\\u00g0", "\\x",     " ",
+        "\t",      "\n",      "\r",      "\v",      "\f",      "\"",
+        ",",       ":",       "[",       "]",       "{",       "}",
+        "0",       "-1",      "1.5",     "e9",      "true",    "null",
+        "\\",      "\x01",    "\xc3\xa9"};
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    ND_ASSERT(fast && ref);
+    nd_buf_t doc = {0};
+    for (size_t k = 0; k < 6; k++) {
+        const char *d = fast_docs[k];
+        size_t n = strlen(d);
+        for (size_t at = 0; at <= n; at++)
+            for (size_t m = 0; m < sizeof(ins) / sizeof(ins[0]); m++) {
+                size_t il = strlen(ins[m]);
+                for (size_t repl = 0; repl < 2 && repl + at <= n; repl++) {
+                    nd_buf_reset(&doc);
+                    nd_buf_append(&doc, d, at);
+                    nd_buf_append(&doc, ins[m], il);
+                    nd_buf_append(&doc, d + at + repl, n - at - repl);
+                    same_both_ways(fast, ref, doc.p, doc.len, repl ? "replaced" : "inserted");
+                }
+            }
+    }
+    nd_buf_free(&doc);
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
 int main(void)
 {
     ND_TEST(raw_text_bodies);
     ND_TEST(raw_html_bodies);
     ND_TEST(raw_body_nomem);
     ND_TEST(utf8_anywhere);
+    ND_TEST(fast_json_docs);
+    ND_TEST(fast_json_insertions);
     return nd_test_done();
 }
