@@ -96,14 +96,17 @@ int nd_state_load(const nd_cli_conf_t *c, nd_dedup_t *dd, uint64_t *restored, ch
         rc = at_end == -1 ? 0 : -1; /* -1: no state yet */
         goto out;
     }
-    while (at_end < nparts) {
-        if (nd_signalled()) {
+    for (uint64_t k = 0; at_end < nparts; k++) {
+        /* a signal check is a system call: once per 1024 records, and when idle */
+        if (k % 1024 == 0 && nd_signalled()) {
             snprintf(errstr, errstr_size, "interrupted while restoring state");
             goto out;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (!m)
+        if (!m) {
+            k = (k | 1023); /* the next turn checks */
             continue;
+        }
         int fail = 0;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             at_end++;

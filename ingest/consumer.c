@@ -407,8 +407,10 @@ int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size
     nd_consumer_check_assignment(c);
     nd_consumer_mark_quiet(c);
     while (*n < cap) {
-        /* At the end of every partition, take only what is queued already. */
-        double left = nd_consumer_at_end(c) ? 0 : deadline - nd_consumer_now_ms();
+        /* At the end of every partition, a batch takes only what is queued
+         * already; an empty one waits for the next message (up to wait_ms),
+         * so that a caught-up pipeline sleeps in poll instead of spinning. */
+        double left = *n && nd_consumer_at_end(c) ? 0 : deadline - nd_consumer_now_ms();
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, left > 0 ? (int)left + 1 : 0);
         if (c->generation != gen) {
             /* Taken before a rebalance: the old assignment's; fetching

@@ -3,8 +3,8 @@
 # `newsdedup run --at-least-once` over the embedded broker: outputs checked like the
 # exactly-once run's; a full replay of the input (a new group, from the beginning) after a
 # restart writes no new membership or canonical and leaves every count as it was. Also the
-# Prometheus endpoint: /metrics answers with the pipeline's counters, other paths 404, and
-# SIGTERM ends the run with status 0.
+# Prometheus endpoint: /metrics answers with the pipeline's counters, other paths 404, an
+# idle pipeline does not spin, and SIGTERM ends the run with status 0.
 set -euo pipefail
 . "$(dirname "$0")/lib/kafka_test.sh"
 fast+=(--log-interval 0)
@@ -64,7 +64,15 @@ grep -q '^newsdedup_consumed 208' "$work/metrics.txt" || { cat "$work/metrics.tx
 grep -q '^newsdedup_rejects ' "$work/metrics.txt" || fail "no rejects counter"
 grep -q '^newsdedup_clusters ' "$work/metrics.txt" || fail "no clusters counter"
 [ "$(metrics /nothing-here | head -n 1)" = 404 ] || fail "an unknown path did not answer 404"
+# Caught up with nothing new to read, the pipeline sleeps in poll: it used to spin on
+# an empty batch at the end of every partition (a core busy while idle).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+t0=$(cpu_ticks "$run3")
+sleep 3
+idle=$(($(cpu_ticks "$run3") - t0))
+echo "idle pipeline: $idle CPU ticks in 3 s (of $(getconf CLK_TCK)/s)"
+[ "$idle" -le $(( $(getconf CLK_TCK) / 2 )) ] || fail "the idle pipeline used $idle CPU ticks in 3 s"
 kill -TERM "$run3"
 wait "$run3" || { tail -5 "$work/run3.err"; fail "SIGTERM did not end the run with status 0"; }
-echo "ok   /metrics served the counters; SIGTERM ended the run cleanly"
+echo "ok   /metrics served the counters; idle without spinning; SIGTERM ended the run cleanly"
 echo "1 passed, 0 failed"
