@@ -932,8 +932,8 @@ __attribute__((target("avx2"))) static inline size_t scan_stop_avx2(const unsign
 
 /*
  * scan_stop: the offset of the first '"', '\' or control byte at or after i
- * (and, when high, the first non-ASCII byte: the document scan validates
- * those; the fast walk runs on a validated document), len if none. high and
+ * (and, when high, the first non-ASCII byte: the document scan and the
+ * fast walk validate those where they meet them), len if none. high and
  * avx2 are constants at each call, so each use compiles to one loop.
  */
 static inline __attribute__((always_inline)) size_t scan_stop(const unsigned char *s, size_t len,
@@ -1253,8 +1253,9 @@ static int unescape_json(const char *r, const char *end, nd_buf_t *out)
  * else decoded into p->unesc (*dec set). A value that scan_doc() would keep
  * as a long string is not decoded: it is recorded in p->elide as the scan
  * would record it, and p->elide_cur set, for cb_string() to take it (*str
- * is then ""). @return 0 when the string is not
- * one the fast walk handles (no end, a control byte, an invalid escape, a
+ * is then ""). Its non-ASCII bytes are validated as strict UTF-8 here, as
+ * nd_utf8_check() would. @return 0 when the string is not one the fast walk
+ * handles (no end, a control byte, invalid UTF-8, an invalid escape, a
  * \\u0000 or a surrogate not in a valid pair) or on out of memory.
  */
 static inline __attribute__((always_inline)) int fast_string(nd_parser_t *p, size_t *i,
@@ -1266,7 +1267,13 @@ static inline __attribute__((always_inline)) int fast_string(nd_parser_t *p, siz
     size_t len = p->in_len, open = *i, j = open + 1, nsimple = 0;
     int nesc = 0;
     for (;;) {
-        j = scan_stop(s, len, j, avx2, 0);
+        j = scan_stop(s, len, j, avx2, 1);
+        if (j < len && s[j] >= 0x80) {
+            size_t bad;
+            if ((j = utf8_run(s, len, j, &bad)) == (size_t)-1)
+                return 0; /* invalid UTF-8: the fallback validates and reports it */
+            continue;
+        }
         if (j >= len || s[j] < 0x20)
             return 0;
         if (s[j] == '"')
@@ -1321,12 +1328,13 @@ static inline __attribute__((always_inline)) int fast_string(nd_parser_t *p, siz
 }
 
 /*
- * Walk the document (valid UTF-8) and make the callbacks yajl_once() would
+ * Walk the document and make the callbacks yajl_once() would
  * make after scan_doc(), in the same order and with the same strings: the
  * walk finds and records the long strings as the scan does (fast_string()). It handles only the
  * well-formed common case: on any syntax error, any token it does not take (see fast_string(), \v
- * or \f as space, nesting deeper than ND_FAST_DEPTH) and on any callback refusing (a document
- * rejected for its content), it gives up. @return 1 when the whole document was walked and
+ * or \f as space, nesting deeper than ND_FAST_DEPTH), on any invalid UTF-8 (so a document it takes
+ * whole is valid UTF-8: outside strings it takes only ASCII) and on any callback refusing (a
+ * document rejected for its content), it gives up. @return 1 when the whole document was walked and
  * accepted, 0 when it gave up: the state is then partial and the caller must reset_doc() and run
  * yajl, which stays the reference and gives every error its message and offset.
  */
@@ -1537,20 +1545,20 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
         return ret(ND_ERR_TOO_LARGE, msg, errstr, errstr_size);
     }
     reset_doc(p, buf, len);
-    /* With the walker on, the long strings are found by the walk (and by
-     * scan_doc() only if yajl has to run): validation alone comes first. */
-    size_t bad = p->fast_json ? nd_utf8_check(buf, len) : scan_doc(p);
-    if (bad != len) {
-        snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu (0x%02x)", bad,
-                 (unsigned char)buf[bad]);
-        return ret(ND_ERR_BAD_UTF8, msg, errstr, errstr_size);
-    }
-
     nd_err_t err = ND_ERR_NO_ERROR;
+    /* With the walker on, the long strings are found by the walk (and by
+     * scan_doc() only if yajl has to run). The walk validates the UTF-8 of each string as it meets
+     * it (outside strings only ASCII is JSON) and gives up on any invalid sequence; a document it
+     * takes whole is therefore valid. Else what it did is dropped and the document validated up
+     * front, as without the walk, so that every reject is the same either way. */
     if (!p->fast_json || !fast_walk(p)) {
-        if (p->fast_json) {
-            reset_doc(p, buf, len); /* what the walk did is dropped */
-            scan_doc(p);
+        if (p->fast_json)
+            reset_doc(p, buf, len);
+        size_t bad = scan_doc(p);
+        if (bad != len) {
+            snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu (0x%02x)", bad,
+                     (unsigned char)buf[bad]);
+            return ret(ND_ERR_BAD_UTF8, msg, errstr, errstr_size);
         }
         err = run_yajl(p);
     }

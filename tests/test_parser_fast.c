@@ -6,7 +6,8 @@
  * markup detection on a raw body, and HTML bodies decoded before the walk.
  * The parser's own JSON walker gives what yajl alone gives (fast_json_*):
  * the same article or the same error, message and offset, on hand-written
- * tricky documents and every truncation and insertion of them.
+ * tricky documents and every truncation and insertion of them, and with
+ * invalid UTF-8 at every offset (fast_json_bad_utf8).
  */
 #include "normalize_int.h"
 #include "nd_test.h"
@@ -456,6 +457,79 @@ static void fast_json_insertions(void)
     nd_parser_destroy(ref);
 }
 
+/* Invalid UTF-8 at every byte offset of documents with non-ASCII in keys,
+ * values and long bodies (plain, escaped, \\u): the walker, which validates
+ * strings where it meets them, gives what yajl alone after up-front
+ * validation gives, and that is the reject of nd_utf8_check()'s offset, even
+ * where the walk would have given up earlier for another reason. */
+static void fast_json_bad_utf8(void)
+{
+    static const char *const bad[] = {
+        "\xff",        "\xc3", "\xc0\xaf",         "\xed\xa0\x80", "\xf4\x90\x80\x80",
+        "\xe2\x80",    "\x80", "\xf0\x8f\xbf\xbf", "\xe0\x9f\xbf", "\xc3\xa9\xa9",
+        "\xf0\x9f\x98"};
+    nd_buf_t docs[4] = {{0}};
+    put(&docs[0],
+        "{\"uri\":\"u-caf\xc3\xa9\",\"h\xc3\xa9\xe2\x80\x9c\":\"x\xd0\x96y\",\"headline\":"
+        "\"H\\u00e9 \xe2\x80\x9cq\xe2\x80\x9d \xf0\x9f\x98\x80\",\"bodies\":[{\"value\":\"");
+    put(&docs[0], long_body());
+    put(&docs[0], "\",\"contentType\":\"text/plain\"},{\"value\":\"\\u00e9t\xc3\xa9 ");
+    put(&docs[0], long_body());
+    put(&docs[0], "\"}],\"body_text\":\"\xc3\xa9\xc3\xa9\xc3\xa9 ");
+    put(&docs[0], long_body());
+    put(&docs[0], "\"}");
+    /* Rejected for content (a wrong type), then a syntax error, before the
+     * body: bad UTF-8 anywhere must still win, as with up-front validation. */
+    put(&docs[1], "{\"uri\":\"u\",\"headline\":5,\"body_text\":\"");
+    put(&docs[1], long_body());
+    put(&docs[1], "\"}");
+    put(&docs[2], "{\"uri\" \"u\",\"body_text\":\"\xc3\xa9 ");
+    put(&docs[2], long_body());
+    put(&docs[2], "\"}");
+    put(&docs[3], "{\"uri\":\"\xe2\x82\xac\",\"body_text\":\"");
+    for (int k = 0; k < 3; k++)
+        put(&docs[3], "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xe4\xb8\xad\xe6\x96\x87 "
+                      "\xf0\x9f\x98\x80 caf\xc3\xa9 r\xc3\xa9sum\xc3\xa9 \xe2\x80\x94 "
+                      "\xce\xb1\xce\xb2\xce\xb3 0123456789abcdefghijklmnopqrstuvwxyz ");
+    put(&docs[3], "\"}");
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    ND_ASSERT(fast && ref);
+    nd_buf_t doc = {0};
+    int wrong = 0;
+    for (size_t k = 0; k < sizeof(docs) / sizeof(docs[0]); k++) {
+        /* The documents themselves: the first and last are accepted. */
+        nd_err_t e0 = same_both_ways(fast, ref, docs[k].p, docs[k].len, "whole");
+        ND_EXPECT((e0 == ND_ERR_NO_ERROR) == (k == 0 || k == 3), "doc %zu: status %d", k, (int)e0);
+        for (size_t at = 0; at <= docs[k].len; at++)
+            for (size_t m = 0; m < sizeof(bad) / sizeof(bad[0]); m++)
+                for (size_t repl = 0; repl < 2 && repl + at <= docs[k].len; repl++) {
+                    nd_buf_reset(&doc);
+                    nd_buf_append(&doc, docs[k].p, at);
+                    put(&doc, bad[m]);
+                    nd_buf_append(&doc, docs[k].p + at + repl, docs[k].len - at - repl);
+                    char e1[256];
+                    nd_article_t a;
+                    size_t want = nd_utf8_check(doc.p, doc.len);
+                    nd_err_t err = nd_parser_parse(fast, doc.p, doc.len, &a, e1, sizeof(e1));
+                    char msg[64];
+                    snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu ", want);
+                    int ok = want == doc.len ? err != ND_ERR_BAD_UTF8
+                                             : err == ND_ERR_BAD_UTF8 && strstr(e1, msg) == e1;
+                    if (!ok && wrong++ < 5)
+                        ND_EXPECT(0, "doc %zu, %zu at %zu: err %d [%s], want offset %zu", k,
+                                  strlen(bad[m]), at, (int)err, e1, want);
+                    same_both_ways(fast, ref, doc.p, doc.len, repl ? "replaced" : "inserted");
+                }
+    }
+    ND_EXPECT(wrong == 0, "%d documents with the wrong reject", wrong);
+    for (size_t k = 0; k < sizeof(docs) / sizeof(docs[0]); k++)
+        nd_buf_free(&docs[k]);
+    nd_buf_free(&doc);
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
 int main(void)
 {
     ND_TEST(raw_text_bodies);
@@ -464,5 +538,6 @@ int main(void)
     ND_TEST(utf8_anywhere);
     ND_TEST(fast_json_docs);
     ND_TEST(fast_json_insertions);
+    ND_TEST(fast_json_bad_utf8);
     return nd_test_done();
 }
