@@ -83,39 +83,6 @@ typedef struct nd_norm_s {
     unsigned char ckind[ND_NORM_CACHE];
 } nd_norm_t;
 
-size_t nd_utf8_seq(const char *s, size_t len, size_t i)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    unsigned c = p[i];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (len - i <= n)
-        return 0;
-    if (p[i + 1] < lo || p[i + 1] > hi)
-        return 0;
-    for (size_t k = 2; k <= n; k++)
-        if ((p[i + k] & 0xC0) != 0x80)
-            return 0;
-    return n + 1;
-}
-
 size_t nd_utf8_check(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -111,8 +111,10 @@ static const nd_key_t nd_top_keys[] = {
     {"standard", 8, K_STANDARD, 0},
 };
 
-/* Known keys are shorter than this. */
-#define ND_KEY_LEN_MAX 24
+/* Known keys are shorter than this (lookup() compares up to 16 bytes). */
+#define ND_KEY_LEN_MAX 17
+/* The size of lookup()'s hash table (a power of 2). */
+#define ND_KEY_SLOTS 64
 
 static const nd_key_t nd_entry_keys[] = {
     {"value", 5, K_VALUE, 0},   {"contenttype", 11, K_CONTENTTYPE, 1},
@@ -146,6 +148,13 @@ typedef struct nd_pick_s {
     int html;
 } nd_pick_t;
 
+/* A key table's lookup() index: slot[h] is the set of its entries that
+ * key_hash() puts in slot h; w[k] is entry k's name as key_words(). */
+typedef struct nd_key_index_s {
+    uint32_t slot[ND_KEY_SLOTS];
+    uint64_t w[32][2];
+} nd_key_index_t;
+
 typedef struct nd_chunk_s {
     struct nd_chunk_s *next;
     size_t size, used;
@@ -154,9 +163,9 @@ typedef struct nd_chunk_s {
 
 struct nd_parser_s {
     nd_parser_conf_t conf;
-    uint32_t top_by_len[ND_KEY_LEN_MAX], ent_by_len[ND_KEY_LEN_MAX]; /* index_keys() */
-    int avx2;      /* the CPU has AVX2 (scan_stop_avx2) */
-    int fast_json; /* try fast_walk() before yajl (nd_parser_set_fast_json) */
+    nd_key_index_t top_idx, ent_idx; /* index_keys() */
+    int avx2;                        /* the CPU has AVX2 (scan_stop_avx2) */
+    int fast_json;                   /* try fast_walk() before yajl (nd_parser_set_fast_json) */
 
     /* yajl's arena */
     nd_chunk_t *chunks, *cur;
@@ -373,44 +382,80 @@ static inline int eq_nocase(const char *s, const char *lower, size_t n)
     return 1;
 }
 
-/* by_len[l]: the set of the entries of t[0..n) (n <= 32) whose name has l
- * bytes (l < ND_KEY_LEN_MAX). */
-static void index_keys(const nd_key_t *t, size_t n, uint32_t *by_len)
+/* The bytes of s[0..len) (1 <= len <= 16) as two words, each byte once at
+ * least: the first and the last 8 (or 4) bytes, which may overlap. */
+static inline void key_words(const char *s, size_t len, uint64_t w[2])
 {
-    for (size_t k = 0; k < n; k++)
-        if (t[k].len < ND_KEY_LEN_MAX)
-            by_len[t[k].len] |= 1u << k;
+    if (len >= 8) {
+        memcpy(&w[0], s, 8);
+        memcpy(&w[1], s + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        w[0] = a;
+        w[1] = b;
+    } else {
+        w[0] = (unsigned char)s[0] | (unsigned)(unsigned char)s[len / 2] << 8 |
+               (unsigned)(unsigned char)s[len - 1] << 16;
+        w[1] = 0;
+    }
+}
+
+/* The ASCII uppercase letters of the bytes of w, as 0x80 in their byte. */
+static inline uint64_t word_upper(uint64_t w)
+{
+    const uint64_t h = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    uint64_t t = w & ~h;
+    return (t + ones * (0x80 - 'A')) & ~(t + ones * (0x80 - 'Z' - 1)) & ~w & h;
+}
+
+_Static_assert(ND_KEY_SLOTS == 64, "key_hash() relies on 2 * 32 == 0 modulo ND_KEY_SLOTS");
+
+/* The slot of a key of len bytes whose first and last bytes, lowercased,
+ * are c0 and c1; the same for c1 in either case. No two keys of a table
+ * share a slot (the tables' first and last bytes and lengths). */
+static inline unsigned key_hash(size_t len, unsigned c0, unsigned c1)
+{
+    return (unsigned)(len + c0 * 3 + c1 * 2) & (ND_KEY_SLOTS - 1);
+}
+
+/* Fill x, the lookup() index of t[0..n) (n <= 32); x starts zeroed. */
+static void index_keys(const nd_key_t *t, size_t n, nd_key_index_t *x)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (t[k].len == 0 || t[k].len >= ND_KEY_LEN_MAX)
+            continue;
+        x->slot[key_hash(t[k].len, (unsigned char)t[k].name[0],
+                         (unsigned char)t[k].name[t[k].len - 1])] |= 1u << k;
+        key_words(t[k].name, t[k].len, x->w[k]);
+    }
 }
 
 /* The id of a key (ASCII case-insensitive); sets *camel when a key whose
- * 3.x spelling is camelCase is written with an uppercase letter. by_len is
- * t's index_keys(). */
-static int lookup(const char *key, size_t len, const nd_key_t *t, const uint32_t *by_len,
-                  int *camel)
+ * 3.x spelling is camelCase is written with an uppercase letter. x is t's
+ * index_keys(). */
+static inline __attribute__((always_inline)) int
+lookup(const char *key, size_t len, const nd_key_t *t, const nd_key_index_t *x, int *camel)
 {
     if (len == 0 || len >= ND_KEY_LEN_MAX)
         return K_NONE;
-    unsigned c0 = (unsigned char)key[0];
+    unsigned c0 = (unsigned char)key[0], c1 = (unsigned char)key[len - 1];
     if (c0 - 'A' < 26u)
-        c0 += 32;
-    for (uint32_t m = by_len[len]; m; m &= m - 1) {
+        c0 += 32; /* c1 needs none: key_hash() takes 2 * c1 modulo 64 */
+    uint32_t m = x->slot[key_hash(len, c0, c1)];
+    if (!m)
+        return K_NONE;
+    uint64_t w[2];
+    key_words(key, len, w);
+    uint64_t u0 = word_upper(w[0]), u1 = word_upper(w[1]);
+    w[0] |= u0 >> 2; /* 0x80 >> 2: the 0x20 that lowercases a letter */
+    w[1] |= u1 >> 2;
+    for (; m; m &= m - 1) {
         unsigned k = (unsigned)__builtin_ctz(m);
-        if ((unsigned char)t[k].name[0] != c0)
+        if (t[k].len != len || w[0] != x->w[k][0] || w[1] != x->w[k][1])
             continue;
-        unsigned upper = 0;
-        size_t i = 1;
-        for (; i < len; i++) {
-            unsigned c = (unsigned char)key[i];
-            if (c - 'A' < 26u) {
-                c += 32;
-                upper = 1;
-            }
-            if (c != (unsigned char)t[k].name[i])
-                break;
-        }
-        if (i < len)
-            continue;
-        if (t[k].camel && (upper || (unsigned)((unsigned char)key[0] - 'A') < 26u))
+        if (t[k].camel && (u0 | u1))
             *camel = 1;
         return t[k].id;
     }
@@ -801,13 +846,13 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
     }
     const char *k = (const char *)key;
     if (p->depth == 1) {
-        p->top_key = lookup(k, len, nd_top_keys, p->top_by_len, &p->camel);
+        p->top_key = lookup(k, len, nd_top_keys, &p->top_idx, &p->camel);
         size_t n = len < sizeof(p->key_name) - 1 ? len : sizeof(p->key_name) - 1;
         memcpy(p->key_name, key, n);
         p->key_name[n] = '\0';
     } else if ((p->depth == 3 && p->arr_key != K_NONE) ||
                (p->depth == 2 && p->top_key == K_STANDARD)) {
-        p->ent_key = lookup(k, len, nd_entry_keys, p->ent_by_len, &p->camel);
+        p->ent_key = lookup(k, len, nd_entry_keys, &p->ent_idx, &p->camel);
         size_t n = len < sizeof(p->ent_name) - 1 ? len : sizeof(p->ent_name) - 1;
         memcpy(p->ent_name, key, n);
         p->ent_name[n] = '\0';
@@ -851,8 +896,8 @@ nd_parser_t *nd_parser_new(const nd_parser_conf_t *conf, char *errstr, size_t er
     p->avx2 = __builtin_cpu_supports("avx2");
 #endif
     p->fast_json = 1;
-    index_keys(nd_top_keys, sizeof(nd_top_keys) / sizeof(nd_top_keys[0]), p->top_by_len);
-    index_keys(nd_entry_keys, sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]), p->ent_by_len);
+    index_keys(nd_top_keys, sizeof(nd_top_keys) / sizeof(nd_top_keys[0]), &p->top_idx);
+    index_keys(nd_entry_keys, sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]), &p->ent_idx);
     p->afs.malloc = arena_alloc;
     p->afs.realloc = arena_realloc;
     p->afs.free = arena_free;

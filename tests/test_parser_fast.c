@@ -7,7 +7,8 @@
  * The parser's own JSON walker gives what yajl alone gives (fast_json_*):
  * the same article or the same error, message and offset, on hand-written
  * tricky documents and every truncation and insertion of them, and with
- * invalid UTF-8 at every offset (fast_json_bad_utf8).
+ * invalid UTF-8 at every offset (fast_json_bad_utf8). Key lookup takes a
+ * known key in any case and nothing near it (key_spellings).
  */
 #include "normalize_int.h"
 #include "nd_test.h"
@@ -530,6 +531,146 @@ static void fast_json_bad_utf8(void)
     nd_parser_destroy(ref);
 }
 
+/* The fields of a key_spellings() document: the key under test is
+ * fields[i][0], or the spelling given for it. */
+static const char *const key_fields[][2] = {
+    {"uri", "u1"},      {"body_text", "alpha beta"}, {"headline", "Head"},
+    {"language", "de"}, {"copyrightholder", "Src"},  {"versioncreated", "2020-01-02T03:04:05Z"},
+};
+#define N_KEY_FIELDS (sizeof(key_fields) / sizeof(key_fields[0]))
+
+/* The document of key_fields with field i's key spelt as key; *len set. */
+static const char *key_doc(nd_buf_t *b, size_t i, const char *key, size_t *len)
+{
+    nd_buf_reset(b);
+    put(b, "{");
+    for (size_t f = 0; f < N_KEY_FIELDS; f++) {
+        put(b, f ? ",\"" : "\"");
+        put(b, f == i ? key : key_fields[f][0]);
+        put(b, "\":\"");
+        put(b, key_fields[f][1]);
+        put(b, "\"");
+    }
+    put(b, "}");
+    *len = b->len;
+    return b->p;
+}
+
+/* s[0..n) equals the lowercase ASCII string lower ignoring ASCII case; *upper
+ * set when s has an uppercase ASCII letter. */
+static int same_nocase(const char *s, const char *lower, int *upper)
+{
+    size_t n = strlen(s);
+    *upper = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            *upper = 1;
+    if (n != strlen(lower))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
+        if (c != lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* Key lookup: each known key of key_fields spelt with any one byte, or all
+ * of them, in uppercase is that key (and a camelCase key with an uppercase
+ * letter makes the document ninjs 3.x); every near miss (one byte changed to
+ * its neighbours or its other case bit, a byte left out, added or doubled,
+ * other known keys) is not. Walk on and off. */
+static void key_spellings(void)
+{
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    nd_buf_t d = {0}, base = {0};
+    char key[64], e[256];
+    size_t len, nmatch = 0, nmiss = 0;
+    nd_article_t want, a;
+    const char *doc = key_doc(&base, N_KEY_FIELDS, "", &len);
+    ND_ASSERT(nd_parser_parse(ref, doc, len, &want, e, sizeof(e)) == ND_ERR_NO_ERROR, "%s", e);
+    ND_EXPECT(want.ninjs_major == 1 && want.source_len == 3 && want.language_len == 2 &&
+                  want.headline_len == 4 && want.event_time_ms != ND_TIME_NONE,
+              "base document");
+    static const char *const others[] = {
+        "bodies",      "headlines",    "schema",      "descriptions", "standard",
+        "infosources", "firstcreated", "body_html",   "body_xhtml",   "description_text",
+        "$schema",     "value",        "contenttype", "headlinesx",   "uri "};
+    for (size_t i = 0; i < N_KEY_FIELDS; i++) {
+        const char *name = key_fields[i][0];
+        size_t n = strlen(name);
+        for (size_t v = 0;; v++) {
+            /* spelling v of name: 0 all upper; then per byte j: upper, +1, -1,
+             * ^0x20, dropped, doubled; then 'x' before and after; then others */
+            size_t j = v == 0 ? 0 : (v - 1) / 6, op = v == 0 ? 0 : (v - 1) % 6;
+            size_t o = v - 1 - 6 * n;
+            if (v == 0) {
+                for (size_t k = 0; k <= n; k++)
+                    key[k] = name[k] >= 'a' && name[k] <= 'z' ? (char)(name[k] - 32) : name[k];
+            } else if (j < n) {
+                memcpy(key, name, n + 1);
+                char c = name[j];
+                if (op == 0 && c >= 'a' && c <= 'z')
+                    key[j] = (char)(c - 32);
+                else if (op == 1)
+                    key[j] = (char)(c + 1);
+                else if (op == 2)
+                    key[j] = (char)(c - 1);
+                else if (op == 3)
+                    key[j] = (char)(c ^ 0x20);
+                else if (op == 4)
+                    memmove(key + j, key + j + 1, n - j);
+                else if (op == 5)
+                    memmove(key + j + 1, name + j, n - j + 1);
+            } else if (o < 2) {
+                snprintf(key, sizeof(key), o ? "%sx" : "x%s", name);
+            } else if (o - 2 < sizeof(others) / sizeof(others[0])) {
+                snprintf(key, sizeof(key), "%s", others[o - 2]);
+            } else {
+                break;
+            }
+            if (strchr(key, '"') || strchr(key, '\\') || (unsigned char)key[0] < 0x20)
+                continue;
+            if ((i == 1 &&
+                 (strncmp(key, "body_", 5) == 0 || strcmp(key, "description_text") == 0)) ||
+                (i == 5 && strcmp(key, "firstcreated") == 0))
+                continue; /* other keys the field is also read from */
+            int upper, match = same_nocase(key, name, &upper);
+            int bad = 0;
+            for (const char *q = key; *q; q++)
+                bad |= (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7F;
+            doc = key_doc(&d, i, key, &len);
+            nd_err_t err = same_both_ways(fast, ref, doc, len, "key spelling");
+            if (bad) {
+                ND_EXPECT(err != ND_ERR_NO_ERROR, "control byte in key \"%s\" taken", key);
+                continue;
+            }
+            if (err == ND_ERR_NO_ERROR)
+                ND_EXPECT(nd_parser_parse(fast, doc, len, &a, e, sizeof(e)) == ND_ERR_NO_ERROR,
+                          "%s", e);
+#define SAME(f) (a.f##_len == want.f##_len && memcmp(a.f, want.f, a.f##_len) == 0)
+            int same = err == ND_ERR_NO_ERROR && SAME(uri) && SAME(headline) && SAME(source) &&
+                       SAME(language) && SAME(text) && a.event_time_ms == want.event_time_ms;
+#undef SAME
+            if (match) {
+                nmatch++;
+                int camel = upper && (i == 4 || i == 5);
+                ND_EXPECT(same && a.ninjs_major == (camel ? 3 : 1),
+                          "key \"%s\" not taken as \"%s\" (%d)", key, name, (int)err);
+            } else {
+                nmiss++;
+                ND_EXPECT(!same, "key \"%s\" taken as \"%s\"", key, name);
+            }
+        }
+    }
+    ND_EXPECT(nmatch > 40 && nmiss > 300, "%zu matches, %zu misses", nmatch, nmiss);
+    nd_buf_free(&d);
+    nd_buf_free(&base);
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
 int main(void)
 {
     ND_TEST(raw_text_bodies);
@@ -539,5 +680,6 @@ int main(void)
     ND_TEST(fast_json_docs);
     ND_TEST(fast_json_insertions);
     ND_TEST(fast_json_bad_utf8);
+    ND_TEST(key_spellings);
     return nd_test_done();
 }
