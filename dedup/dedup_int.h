@@ -193,14 +193,6 @@ int nd_itab_delete(nd_itab_t *t, uint64_t h, uint32_t idx);
 /* nd_itab_replace: make the entry (h, old) name new_idx. @return 1 if found. */
 int nd_itab_replace(nd_itab_t *t, uint64_t h, uint32_t old_idx, uint32_t new_idx);
 
-/*
- * nd_itab_swap: make the first entry whose tag matches h and for whose index
- * fn(arg, idx) is non-zero name new_idx instead (the hash stays h).
- * @return the index it named, or UINT32_MAX when none did (nothing changed).
- */
-uint32_t nd_itab_swap(nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx), void *arg,
-                      uint32_t new_idx);
-
 /* Table entries: an 8-bit tag (the hash's top byte) and index + 2. */
 #define ND_ITAB_EMPTY 0u
 #define ND_ITAB_TOMB  1u
@@ -238,15 +230,17 @@ static inline uint32_t nd_itab_probe_next(const nd_itab_t *t, int w, uint32_t i)
 
 /*
  * nd_itab_find: call fn(arg, idx) for each entry whose tag matches h (the
- * caller checks the record); stops early when fn returns non-zero. Inline, so
- * that a constant fn is inlined into the probe loop.
+ * caller checks the record) until fn returns non-zero. @return the bucket of
+ * that entry (the caller may make it name another record of the same hash:
+ * nd_itab_ent_make(h, idx)), or NULL when fn accepted none. Inline, so that a
+ * constant fn is inlined into the probe loop.
  */
-static inline void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx),
-                                void *arg)
+static inline uint32_t *nd_itab_find(const nd_itab_t *t, uint64_t h,
+                                     int (*fn)(void *arg, uint32_t idx), void *arg)
 {
     uint32_t tag = (uint32_t)(h >> 56);
     for (int w = 1; w >= 0; w--) {
-        const uint32_t *tab = t->t[w];
+        uint32_t *tab = t->t[w];
         if (!tab)
             continue;
         uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, h);
@@ -254,13 +248,14 @@ static inline void nd_itab_find(const nd_itab_t *t, uint64_t h, int (*fn)(void *
              n++, i = nd_itab_probe_next(t, w, i)) {
             uint32_t e = tab[i];
             if (e > ND_ITAB_TOMB && e >> 24 == tag && fn(arg, nd_itab_ent_idx(e)))
-                return;
+                return &tab[i];
         }
     }
+    return NULL;
 }
-/* nd_itab_prefetch: start loading the buckets a probe for h reads first. The
- * band tables are probed 32 at a time: issuing every load before the first
- * probe overlaps their cache misses, which dominate the cost of an add. */
+/* nd_itab_prefetch: start loading the buckets a probe for h reads first (the
+ * band keys of an add are prefetched before its eviction step; the candidate
+ * probe then loads the home buckets itself, see nd_lsh_candidates). */
 static inline void nd_itab_prefetch(const nd_itab_t *t, uint64_t h)
 {
     if (t->t[1])
@@ -442,8 +437,14 @@ static inline nd_clu_t *nd_clu(const nd_dedup_t *dd, uint32_t idx)
 uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t rows);
 /* nd_lo_unpack: the ND_SIG_LO stored low slots of p as integers. */
 void nd_lo_unpack(const uint8_t *p, uint16_t lo[ND_SIG_LO]);
-/* nd_band_hashes: every band's key, bh[0..bands), each table's buckets prefetched. */
-void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint64_t *bh);
+/* nd_band_hashes: the key bh[b] of each band b in mask (bit b; bh[b] of the
+ * others is left alone), each table's buckets prefetched. */
+void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint32_t mask, uint64_t *bh);
+/* Every band of an engine, as a band mask. */
+static inline uint32_t nd_bands_all(const nd_dedup_t *dd)
+{
+    return dd->conf.bands >= 32 ? UINT32_MAX : (1u << dd->conf.bands) - 1;
+}
 /* nd_sig_pack: the stored form of a signature: low slots unpacked (lo, for band
  * keys) and packed (plo), high slots packed (hi), the folded digit mask. */
 void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_BYTES],

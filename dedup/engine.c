@@ -326,11 +326,7 @@ static void evict_top(nd_dedup_t *dd)
     if (a->band_mask) {
         uint16_t lo[ND_SIG_LO];
         nd_lo_unpack(a->lo, lo);
-        for (uint32_t b = 0; b < dd->conf.bands; b++)
-            if (a->band_mask >> b & 1) {
-                bh[b] = nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows);
-                nd_itab_prefetch(&dd->band_tab[b], bh[b]);
-            }
+        nd_band_hashes(dd, lo, a->band_mask, bh);
     }
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
     if (!a->n_shingles)
@@ -636,9 +632,10 @@ uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd
         } else {
             struct band_same_s f = {dd, plo, cidx, 0, dd->conf.rows};
             for (uint32_t b = 0; b < dd->conf.bands; b++, f.off += f.rows) {
-                uint32_t old = nd_itab_swap(&dd->band_tab[b], bh[b], band_same_cb, &f, idx);
-                if (old != UINT32_MAX) {
-                    nd_art(dd, old)->band_mask &= ~(1u << b);
+                uint32_t *s = nd_itab_find(&dd->band_tab[b], bh[b], band_same_cb, &f);
+                if (s) {
+                    nd_art(dd, nd_itab_ent_idx(*s))->band_mask &= ~(1u << b);
+                    *s = nd_itab_ent_make(bh[b], idx);
                     taken |= 1u << b;
                 }
             }
@@ -646,12 +643,26 @@ uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd
         for (uint32_t b = 0; b < dd->conf.bands; b++)
             if (!(taken >> b & 1))
                 nd_itab_insert(&dd->band_tab[b], bh[b], idx);
-        a->band_mask = dd->conf.bands >= 32 ? UINT32_MAX : (1u << dd->conf.bands) - 1;
+        a->band_mask = nd_bands_all(dd);
     }
     dd->heap[dd->heap_len++] = (nd_heap_ent_t){ts, idx};
     heap_up(dd, dd->heap_len - 1);
     dd->st.indexed++;
     return idx;
+}
+
+/* A signature in the forms the index uses (nd_sig_pack) and its band keys. */
+struct sig_keys_s {
+    uint16_t lo[ND_SIG_LO];
+    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
+    nd_nmask_t mask;
+    uint64_t bh[ND_BANDS_MAX];
+};
+
+static void sig_keys(const nd_dedup_t *dd, const nd_sig_t *sig, struct sig_keys_s *k)
+{
+    nd_sig_pack(sig, k->lo, k->plo, k->hi, &k->mask);
+    nd_band_hashes(dd, k->lo, nd_bands_all(dd), k->bh);
 }
 
 static void fill_info(const nd_clu_t *c, nd_cluster_info_t *ci)
@@ -713,12 +724,8 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     }
 
     /* band keys first: their prefetches overlap the eviction and the reserve */
-    uint16_t lo[ND_SIG_LO];
-    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
-    nd_nmask_t mask;
-    uint64_t bh[ND_BANDS_MAX];
-    nd_sig_pack(sig, lo, plo, hi, &mask);
-    nd_band_hashes(dd, lo, bh);
+    struct sig_keys_s k;
+    sig_keys(dd, sig, &k);
 
     int64_t t = item_time(dd, it);
     int64_t wm = dd->watermark == ND_TIME_NONE_ || t > dd->watermark ? t : dd->watermark;
@@ -740,12 +747,12 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         best = exact ? 1.0 : 0.0;
     } else {
         dd->cutoff_s = cutoff;
-        nd_lsh_candidates(dd, lo, bh, sig->n_shingles);
+        nd_lsh_candidates(dd, k.lo, k.bh, sig->n_shingles);
         uint32_t exact_age = UINT32_MAX;
         for (uint32_t i = 0; i < dd->n_cand; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
             if (a->text_hash == (uint32_t)sig->text_hash && a->n_shingles == sig->n_shingles &&
-                !memcmp(a->lo, plo, ND_LO_BYTES) && nd_art_age(dd, a) < exact_age) {
+                !memcmp(a->lo, k.plo, ND_LO_BYTES) && nd_art_age(dd, a) < exact_age) {
                 exact_age = nd_art_age(dd, a);
                 match = dd->cand[i].idx;
             }
@@ -759,7 +766,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         uint32_t best_age = 0;
         for (uint32_t i = 0; i < nv; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
-            double s = nd_lsh_similarity(plo, hi, sig->n_shingles, mask, a->lo, a->hi,
+            double s = nd_lsh_similarity(k.plo, k.hi, sig->n_shingles, k.mask, a->lo, a->hi,
                                          a->n_shingles, a->num_mask);
             if (s > best || (s == best && nd_art_age(dd, a) > best_age)) {
                 best = s;
@@ -790,7 +797,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     const char *matched = c->canon_uri;
     uint32_t matched_len = c->canon_uri_len;
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL, dd->same_ok);
+    nd_dedup_index_article(dd, uh, t, sig, k.plo, k.hi, k.bh, cidx, NULL, dd->same_ok);
 
     dd->st.added++;
     out->verdict = match == UINT32_MAX ? ND_VERDICT_NEW : ND_VERDICT_DUPLICATE;
@@ -836,14 +843,10 @@ nd_err_t nd_dedup_restore(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *s
         cidx = new_cluster(dd, cluster_id, src0);
         c = nd_clu(dd, cidx);
     }
-    uint16_t lo[ND_SIG_LO];
-    uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
-    nd_nmask_t mask;
-    uint64_t bh[ND_BANDS_MAX];
-    nd_sig_pack(sig, lo, plo, hi, &mask);
-    nd_band_hashes(dd, lo, bh);
+    struct sig_keys_s k;
+    sig_keys(dd, sig, &k);
     apply_cluster(dd, c, it, t, &pp);
-    nd_dedup_index_article(dd, uh, t, sig, plo, hi, bh, cidx, NULL, 0);
+    nd_dedup_index_article(dd, uh, t, sig, k.plo, k.hi, k.bh, cidx, NULL, 0);
     return ND_ERR_NO_ERROR;
 }
 

@@ -277,26 +277,6 @@ int nd_itab_replace(nd_itab_t *t, uint64_t h, uint32_t old_idx, uint32_t new_idx
     return 1;
 }
 
-uint32_t nd_itab_swap(nd_itab_t *t, uint64_t h, int (*fn)(void *arg, uint32_t idx), void *arg,
-                      uint32_t new_idx)
-{
-    uint32_t tag = (uint32_t)(h >> 56);
-    for (int w = 1; w >= 0; w--) {
-        uint32_t *tab = t->t[w];
-        if (!tab)
-            continue;
-        uint32_t mask = t->mask[w], i = probe_start(t, w, h);
-        for (uint32_t n = 0; n <= mask && tab[i] != ENT_EMPTY; n++, i = probe_next(t, w, i)) {
-            uint32_t e = tab[i];
-            if (e > ENT_TOMB && e >> 24 == tag && fn(arg, ent_idx(e))) {
-                tab[i] = ent_make(h, new_idx);
-                return ent_idx(e);
-            }
-        }
-    }
-    return UINT32_MAX;
-}
-
 size_t nd_itab_bytes(const nd_itab_t *t)
 {
     size_t b = 0;

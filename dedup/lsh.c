@@ -43,12 +43,13 @@ uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t
     return x;
 }
 
-void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint64_t *bh)
+void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint32_t mask, uint64_t *bh)
 {
-    for (uint32_t b = 0; b < dd->conf.bands; b++) {
-        bh[b] = nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows);
-        nd_itab_prefetch(&dd->band_tab[b], bh[b]);
-    }
+    for (uint32_t b = 0; b < dd->conf.bands; b++)
+        if (mask >> b & 1) {
+            bh[b] = nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows);
+            nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+        }
 }
 
 void nd_lo_unpack(const uint8_t *p, uint16_t lo[ND_SIG_LO])
@@ -225,37 +226,52 @@ static inline void scan8(const uint32_t *p, uint32_t tag, uint32_t *match, uint3
 
 /* Tag matches gathered from the band tables before any record is read. */
 #define ND_HIT_BATCH 512
+typedef struct nd_hits_s {
+    uint32_t n;
+    uint32_t stop;                /* a band whose chain has stopped (set full) */
+    uint32_t *slot[ND_HIT_BATCH]; /* the bucket of each match */
+    uint8_t band[ND_HIT_BATCH];
+} nd_hits_t;
 
-/* Check a batch of tag matches in order: every record is prefetched first, so
- * that their cache misses overlap. *stop: a band whose chain has stopped. */
-static void cand_batch(nd_dedup_t *dd, const uint32_t *hid, const uint8_t *hb, uint32_t **hs,
-                       uint32_t nh, uint32_t *stop)
+/* Check the batch of tag matches in order, then empty it: every record is
+ * prefetched first, so that their cache misses overlap. */
+static void cand_batch(nd_dedup_t *dd, nd_hits_t *h)
 {
     uint32_t r = dd->conf.rows;
-    for (uint32_t j = 0; j < nh; j++) {
-        const nd_art_t *a = nd_art(dd, hid[j]);
+    for (uint32_t j = 0; j < h->n; j++) {
+        const nd_art_t *a = nd_art(dd, nd_itab_ent_idx(*h->slot[j]));
         __builtin_prefetch(a);
-        __builtin_prefetch(a->lo + 3 * (hb[j] * r / 2));
+        __builtin_prefetch(a->lo + 3 * (h->band[j] * r / 2));
     }
-    for (uint32_t j = 0; j < nh; j++) {
-        if (hb[j] == *stop)
+    for (uint32_t j = 0; j < h->n; j++) {
+        if (h->band[j] == h->stop)
             dd->same_ok = 0; /* a stopped chain: the list may miss entries */
-        else if (cand_hit(dd, hb[j], hid[j], hs[j]))
-            *stop = hb[j];
+        else if (cand_hit(dd, h->band[j], nd_itab_ent_idx(*h->slot[j]), h->slot[j]))
+            h->stop = h->band[j];
     }
+    h->n = 0;
+}
+
+/* Add the tag match in bucket slot of band b to the batch. */
+static inline void hit_add(nd_dedup_t *dd, nd_hits_t *h, uint32_t *slot, uint32_t b)
+{
+    h->slot[h->n] = slot;
+    h->band[h->n++] = (uint8_t)b;
+    if (h->n == ND_HIT_BATCH)
+        cand_batch(dd, h);
 }
 
 /*
  * Candidates come in band order and, within a band, in probe order (the order
  * of dd->cand, which only a full set makes matter); the chains of all bands
- * are walked first (their buckets were prefetched by nd_band_hashes), the
- * records read after.
+ * are walked first, the records read after (cand_batch).
  */
 uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,
                            uint32_t n_shingles)
 {
-    uint32_t hid[ND_HIT_BATCH], nh = 0, stop = UINT32_MAX, *hs[ND_HIT_BATCH];
-    uint8_t hb[ND_HIT_BATCH];
+    nd_hits_t h;
+    h.n = 0;
+    h.stop = UINT32_MAX;
     dd->n_cand = 0;
     dd->n_same = 0;
     dd->same_ok = 1;
@@ -292,16 +308,8 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
                     scan8(tab + i, tag, &m, &em);
                     if (em)
                         m &= (1u << __builtin_ctz(em)) - 1;
-                    for (; m; m &= m - 1) {
-                        uint32_t j = i + (uint32_t)__builtin_ctz(m);
-                        hid[nh] = nd_itab_ent_idx(tab[j]);
-                        hs[nh] = &tab[j];
-                        hb[nh++] = (uint8_t)b;
-                        if (nh == ND_HIT_BATCH) {
-                            cand_batch(dd, hid, hb, hs, nh, &stop);
-                            nh = 0;
-                        }
-                    }
+                    for (; m; m &= m - 1)
+                        hit_add(dd, &h, &tab[i + (uint32_t)__builtin_ctz(m)], b);
                     if (em)
                         break;
                     n += 8;
@@ -312,21 +320,14 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
                 uint32_t e = tab[i];
                 if (e == ND_ITAB_EMPTY)
                     break;
-                if (e > ND_ITAB_TOMB && e >> 24 == tag) {
-                    hid[nh] = nd_itab_ent_idx(e);
-                    hs[nh] = &tab[i];
-                    hb[nh++] = (uint8_t)b;
-                    if (nh == ND_HIT_BATCH) {
-                        cand_batch(dd, hid, hb, hs, nh, &stop);
-                        nh = 0;
-                    }
-                }
+                if (e > ND_ITAB_TOMB && e >> 24 == tag)
+                    hit_add(dd, &h, &tab[i], b);
                 n++;
                 i = nd_itab_probe_next(t, w, i);
             }
         }
     }
-    cand_batch(dd, hid, hb, hs, nh, &stop);
+    cand_batch(dd, &h);
     /* clear the scratch set: every slot set belongs to a candidate */
     uint32_t mask = 2 * ND_CAND_MAX - 1;
     for (uint32_t c = 0; c < dd->n_cand; c++) {

@@ -371,7 +371,7 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         c->live++;
         dd->next_seq = seq;
         uint64_t bh[ND_BANDS_MAX];
-        nd_band_hashes(dd, lo, bh);
+        nd_band_hashes(dd, lo, band_mask, bh);
         nd_dedup_index_article(dd, uh, t, &sig, p, hi, bh, cmap[cl], &band_mask, 0);
         last_seq = seq;
     }
