@@ -142,3 +142,12 @@ nd_err_t nd_batcher_run(nd_batcher_t *b, nd_batch_item_t *items, size_t n)
     }
     return err;
 }
+
+void nd_batch_item_prefetch(const nd_dedup_t *dd, const nd_batch_item_t *items, size_t n, size_t i)
+{
+    if (i + 1 >= n || items[i + 1].err)
+        return;
+    const nd_batch_item_t *it = &items[i + 1];
+    nd_item_t item = {it->art.uri, it->art.uri_len, NULL, 0, 0, 0};
+    nd_dedup_prefetch(dd, &item, &it->sig);
+}

@@ -196,8 +196,10 @@ nd_dedup_t *nd_dedup_new(const nd_dedup_conf_t *conf, char *errstr, size_t errst
     nd_itab_init(&dd->uri_tab, uri_hash_fn, dd, 0);
     nd_itab_init(&dd->text_tab, text_hash_fn, dd, 0);
     nd_itab_init(&dd->clu_tab, clu_hash_fn, dd, 0);
-    for (uint32_t b = 0; b < conf->bands; b++)
+    for (uint32_t b = 0; b < conf->bands; b++) {
         nd_itab_init(&dd->band_tab[b], band_hash_fn, dd, b);
+        dd->band_seed[b] = nd_band_seed(conf->seed, b);
+    }
     return dd;
 }
 
@@ -701,6 +703,23 @@ static nd_err_t prep_join(nd_dedup_t *dd, nd_clu_t *c, const nd_item_t *it, int 
     return ND_ERR_NO_ERROR;
 }
 
+void nd_dedup_prefetch(const nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig)
+{
+    if (!dd || !it || !sig || !it->uri)
+        return;
+    nd_itab_prefetch(&dd->uri_tab, nd_dedup_uri_hash(dd, it->uri, it->uri_len));
+    if (!sig->n_shingles || dd->conf.rows != 2)
+        return; /* other shapes: the add's own loads */
+    for (uint32_t b = 0; b < dd->conf.bands; b++) {
+        const nd_itab_t *t = &dd->band_tab[b];
+        uint64_t v = (uint64_t)(sig->slots[2 * b] & ND_LO_MASK) |
+                     (uint64_t)(sig->slots[2 * b + 1] & ND_LO_MASK) << 16;
+        uint64_t h = nd_band_mix((dd->band_seed[b] ^ v) * ND_BAND_MUL);
+        if (t->t[1])
+            __builtin_prefetch(&t->t[1][(uint32_t)h & t->mask[1]]);
+    }
+}
+
 nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, nd_decision_t *out)
 {
     if (!dd || !it || !sig || !out || !it->uri || it->uri_len == 0)
@@ -747,7 +766,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         best = exact ? 1.0 : 0.0;
     } else {
         dd->cutoff_s = cutoff;
-        nd_lsh_candidates(dd, k.lo, k.bh, sig->n_shingles);
+        nd_lsh_candidates(dd, k.plo, k.bh, sig->n_shingles);
         uint32_t exact_age = UINT32_MAX;
         for (uint32_t i = 0; i < dd->n_cand; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);

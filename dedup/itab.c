@@ -193,7 +193,7 @@ nd_err_t nd_itab_reserve_step(nd_itab_t *t)
     rehash_step(t, ND_ITAB_STEP);
     uint32_t size = t->t[1] ? t->mask[1] + 1 : 0;
     uint64_t want = ND_ITAB_MIN;
-    if (t->t[1] && (uint64_t)(t->used[1] + 1) * 20 <= (uint64_t)size * 17) {
+    if (t->t[1] && (uint64_t)(t->used[1] + 1) * 20 <= (uint64_t)size * ND_ITAB_FILL20) {
         /* shrink (after evictions) when the load falls under 0.25, to half the
          * size (load < 0.5): the live count must then grow by 70% or halve
          * again before the next resize, so a window whose size breathes does

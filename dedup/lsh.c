@@ -26,25 +26,16 @@
 
 #include "dedup_int.h"
 
-/* A band key is at most 64 low slots; for the default 2 rows, 24 bits. It
- * is hashed with a multiply-xorshift mix (not XXH3: it is a table key, not a
- * similarity hash, and it is computed 32 times per add and per eviction). */
-uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t *lo, uint32_t rows)
-{
-    const uint16_t *p = lo + (size_t)band * rows;
-    uint64_t x = seed ^ (0x9E3779B97F4A7C15ULL * (band + 1));
-    for (uint32_t r = 0; r + 1 < rows; r += 2)
-        x = (x ^ ((uint64_t)p[r] | (uint64_t)p[r + 1] << 16)) * 0xBF58476D1CE4E5B9ULL;
-    if (rows & 1)
-        x = (x ^ p[rows - 1]) * 0xBF58476D1CE4E5B9ULL;
-    x ^= x >> 31;
-    x *= 0x94D049BB133111EBULL;
-    x ^= x >> 29;
-    return x;
-}
-
 void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint32_t mask, uint64_t *bh)
 {
+    if (dd->conf.rows == 2 && mask == nd_bands_all(dd)) { /* an add: every band, unrolled */
+        for (uint32_t b = 0; b < dd->conf.bands; b++) {
+            uint64_t v = (uint64_t)lo[2 * b] | (uint64_t)lo[2 * b + 1] << 16;
+            bh[b] = nd_band_mix((dd->band_seed[b] ^ v) * ND_BAND_MUL);
+            nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+        }
+        return;
+    }
     for (uint32_t b = 0; b < dd->conf.bands; b++)
         if (mask >> b & 1) {
             bh[b] = nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows);
@@ -98,8 +89,15 @@ void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_
 /* The 48-bit little-endian value of p[0..6). */
 static inline uint64_t ld48(const uint8_t *p)
 {
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40;
+    uint32_t a;
+    uint16_t b;
+    memcpy(&a, p, 4); /* two loads, not six */
+    memcpy(&b, p + 4, 2);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    a = __builtin_bswap32(a);
+    b = __builtin_bswap16(b);
+#endif
+    return (uint64_t)a | (uint64_t)b << 32;
 }
 
 void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
@@ -113,7 +111,8 @@ void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *
     for (int i = 0; i < ND_LO_BYTES; i += 6) {
         uint64_t x = ld48(alo + i) ^ ld48(blo + i);
         uint64_t nz = (((x & 0x7ff7ff7ff7ffULL) + 0x7ff7ff7ff7ffULL) | x) & 0x800800800800ULL;
-        m_lo += 4 - __builtin_popcountll(nz);
+        /* the four flags (bits 11, 23, 35, 47) summed into bits 36..38 */
+        m_lo += 4 - (int)(((nz >> 11) * 0x001001001001ULL) >> 36 & 7);
     }
 #else
     for (int i = 0; i < ND_LO_BYTES; i += 2)
@@ -127,7 +126,8 @@ void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *
     for (int i = 0; i < ND_HI_BYTES; i += 6) { /* eight 6-bit slots, the same way */
         uint64_t x = ld48(ahi + i) ^ ld48(bhi + i);
         uint64_t nz = (((x & 0x7df7df7df7dfULL) + 0x7df7df7df7dfULL) | x) & 0x820820820820ULL;
-        mh += 8 - __builtin_popcountll(nz);
+        /* the eight flags (bits 5, 11, ..., 47) summed into bits 42..45 */
+        mh += 8 - (int)(((nz >> 5) * 0x041041041041ULL) >> 42 & 15);
     }
 #else
     for (int i = 0; i < ND_HI_BYTES; i++) {
@@ -165,7 +165,7 @@ double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd
             sim = 1;
     }
     uint64_t ms = na <= nb ? ma : mb, ml = na <= nb ? mb : ma;
-    int tot = __builtin_popcountll(ms), miss = __builtin_popcountll(ms & ~ml);
+    int tot = nd_popcount64(ms), miss = nd_popcount64(ms & ~ml);
     if (miss > 2)
         sim *= 1.0 - (double)(miss - 2) / tot;
     return sim;
@@ -177,9 +177,16 @@ static inline int cand_hit(nd_dedup_t *dd, uint32_t band, uint32_t idx, uint32_t
 {
     const nd_art_t *a = nd_art(dd, idx);
     uint32_t r = dd->conf.rows, off = band * r;
-    for (uint32_t i = 0; i < r; i++)
-        if (nd_lo_get(a->lo, off + i) != dd->probe_lo[off + i])
+#if ND_LO_BITS == 12
+    if (r == 2) { /* the band is 3 whole bytes of the packed slots */
+        const uint8_t *x = a->lo + 3 * band, *y = dd->probe_lo + 3 * band;
+        if ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]))
             return 0;
+    } else
+#endif
+        for (uint32_t i = 0; i < r; i++)
+            if (nd_lo_get(a->lo, off + i) != nd_lo_get(dd->probe_lo, off + i))
+                return 0;
     if (dd->n_same < ND_SAME_MAX) {
         dd->same_slot[dd->n_same] = slot;
         dd->same_idx[dd->n_same] = idx;
@@ -266,7 +273,7 @@ static inline void hit_add(nd_dedup_t *dd, nd_hits_t *h, uint32_t *slot, uint32_
  * of dd->cand, which only a full set makes matter); the chains of all bands
  * are walked first, the records read after (cand_batch).
  */
-uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *bh,
+uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *bh,
                            uint32_t n_shingles)
 {
     nd_hits_t h;
@@ -277,7 +284,7 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint16_t *lo, const uint64_t *b
     dd->same_ok = 1;
     if (n_shingles == 0)
         return 0;
-    dd->probe_lo = lo;
+    dd->probe_lo = plo;
     /* Load the home bucket of every band's live table and the cache line after
      * it (a chain of a few entries often crosses into it) in one branch-free
      * loop, so that the 64 cache misses are in flight together: prefetches

@@ -932,6 +932,77 @@ static void many_equal_keys(void)
     nd_dedup_destroy(dd);
 }
 
+/* nd_dedup_prefetch is a hint: a stream whose next article is prefetched
+ * before each add (and with stray and NULL arguments thrown in) decides
+ * exactly as one without. */
+static void prefetch_changes_nothing(void)
+{
+    enum { N = 400 };
+    static struct outcome ref[N], o[N];
+    static char text[2][8192];
+    char uri[2][64];
+    run_stream_at("auto", ref, N, 60, 0);
+    nd_dedup_conf_t c;
+    nd_dedup_conf_init(&c);
+    c.max_articles = 60;
+    nd_dedup_t *dd = mk(&c);
+    ND_ASSERT(dd);
+    nd_sig_t sig[2], stray;
+    memset(&stray, 0x5a, sizeof(stray));
+    int64_t t[2];
+    nd_dedup_prefetch(NULL, NULL, NULL);
+    for (int i = 0; i <= N; i++) {
+        int k = i & 1;
+        if (i < N) { /* sign article i, prefetch it, then add article i - 1 */
+            stream_item(i, uri[k], sizeof(uri[k]), text[k], sizeof(text[k]), &t[k]);
+            nd_dedup_sign(dd, text[k], strlen(text[k]), &sig[k]);
+            nd_item_t next = {uri[k], strlen(uri[k]), NULL, 0, 0, 0};
+            nd_dedup_prefetch(dd, &next, &sig[k]);
+            nd_dedup_prefetch(dd, &next, &stray);
+            nd_dedup_prefetch(dd, NULL, &sig[k]);
+        }
+        if (i > 0) {
+            int j = 1 - k;
+            nd_item_t it = {uri[j], strlen(uri[j]), "s", 1, t[j], strlen(text[j])};
+            nd_decision_t d;
+            ND_ASSERT(nd_dedup_add(dd, &it, &sig[j], &d) == ND_ERR_NO_ERROR);
+            o[i - 1] = (struct outcome){(int)d.verdict, d.cluster.id, d.similarity};
+        }
+    }
+    nd_dedup_destroy(dd);
+    ND_EXPECT(!memcmp(ref, o, sizeof(ref)), "prefetching changed a decision");
+}
+
+/* The unrolled 2-row band keys of an add equal the reference band hash, and
+ * a partial mask hashes only its bands. */
+static void band_hashes_match_reference(void)
+{
+    nd_dedup_conf_t c;
+    nd_dedup_conf_init(&c);
+    ND_ASSERT(c.rows == 2);
+    nd_dedup_t *dd = mk(&c);
+    ND_ASSERT(dd);
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (int t = 0; t < 200; t++) {
+        uint16_t lo[ND_SIG_LO];
+        for (int i = 0; i < ND_SIG_LO; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            lo[i] = (uint16_t)((x >> 40) & ND_LO_MASK);
+        }
+        uint64_t all[ND_BANDS_MAX], part[ND_BANDS_MAX];
+        memset(part, 0, sizeof(part));
+        nd_band_hashes(dd, lo, nd_bands_all(dd), all);
+        uint32_t mask = (uint32_t)(x >> 3) & nd_bands_all(dd);
+        nd_band_hashes(dd, lo, mask, part);
+        for (uint32_t b = 0; b < c.bands; b++) {
+            uint64_t want = nd_band_hash(c.seed, b, lo, 2);
+            ND_ASSERT(all[b] == want, "trial %d band %u", t, b);
+            ND_ASSERT(part[b] == (mask >> b & 1 ? want : 0), "trial %d band %u (mask)", t, b);
+        }
+    }
+    nd_dedup_destroy(dd);
+}
+
 int main(void)
 {
     make_half_copy();
@@ -952,6 +1023,8 @@ int main(void)
     ND_TEST(add_and_restore_index_alike);
     ND_TEST(many_equal_keys);
     ND_TEST(slot_matches_count);
+    ND_TEST(prefetch_changes_nothing);
+    ND_TEST(band_hashes_match_reference);
     ND_TEST(reuters_half_copies_and_lookalikes);
     return nd_test_done();
 }
