@@ -409,6 +409,43 @@ static void group_token_lengths(void)
         ND_EXPECT(checked > 0);
 }
 
+/*
+ * Every text length from 0 to 2200 bytes and a sample up to 4200 (XXH3's
+ * short and long paths, its 1024-byte blocks, the AVX2 kernel's 2048-byte
+ * segments, and texts cut inside a word): text_hash is XXH3_64bits_withSeed()
+ * of the text on every kernel, and every kernel equals scalar. Each text is
+ * copied to a heap block of its exact size, so that the sanitizer build
+ * catches a read past its end.
+ */
+static void every_length(void)
+{
+    const char *const *names = nd_sign_kernels();
+    const nd_sign_kernel_t *ref = nd_sign_kernel_find("scalar");
+    size_t full = make_text(5, 1500, big, sizeof(big));
+    int checked = 0;
+    ND_ASSERT(full > 4200);
+    for (size_t len = 0; len <= 4200; len += len < 2200 ? 1 : 7) {
+        char *t = nd_malloc(len ? len : 1);
+        ND_ASSERT(t);
+        memcpy(t, big + full - len, len); /* the end of the text: a cut word first */
+        uint64_t want = XXH3_64bits_withSeed(t, len, SEED);
+        nd_sig_t a, b;
+        nd_sign_with(ref, 4, SEED, t, len, &a);
+        ND_EXPECT(a.text_hash == want, "scalar text_hash, %zu bytes", len);
+        for (int n = 1; names[n]; n++) {
+            nd_sign_with(nd_sign_kernel_find(names[n]), 4, SEED, t, len, &b);
+            ND_EXPECT(b.text_hash == want, "kernel %s text_hash, %zu bytes", names[n], len);
+            ND_EXPECT(sig_eq(&a, &b), "kernel %s differs, %zu bytes", names[n], len);
+            checked++;
+        }
+        nd_free(t);
+    }
+    if (!names[1])
+        printf("only the scalar kernel on this CPU: nothing to compare\n");
+    else
+        ND_EXPECT(checked > 0);
+}
+
 static void wire_round_trip(void)
 {
     nd_sig_t s, d;
@@ -458,6 +495,7 @@ int main(void)
     ND_TEST(jaccard_estimate_is_unbiased);
     ND_TEST(token_lengths_and_digits);
     ND_TEST(group_token_lengths);
+    ND_TEST(every_length);
     ND_TEST(wire_round_trip);
     ND_TEST(kernel_selection);
     return nd_test_done();
