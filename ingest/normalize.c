@@ -9,9 +9,13 @@
  * Unicode category. ASCII runs take a block path with the same output as the
  * table: 32 bytes at a time with AVX2 (norm_ascii_avx2, chosen per call from
  * the CPU), else 16 with SSE2; ND_NORM_NO_ASCII_FAST and ND_NORM_NO_AVX2
- * force the slower paths, which the tests hold the fast ones to. The HTML
- * layer walks tags and entities and feeds the text runs between them to the
- * text layer, so decoded entities can never be mistaken for markup.
+ * force the slower paths, which the tests hold the fast ones to. The AVX2
+ * path also reads, inside its blocks, the few constructs that only separate
+ * (<p>, </p>, entities such as &nbsp; and &#8217;, typographic quotes, dashes
+ * and the no-break space) as separator bytes, so that a body is mostly one
+ * run. The HTML layer walks tags and entities and feeds the text runs
+ * between them to the text layer, so decoded entities can never be mistaken
+ * for markup.
  *
  * Why per code point and not utf8proc_map() over the string: the map
  * allocates, decomposes, reorders and recomposes the whole string (about
@@ -45,6 +49,18 @@
 /* Room the general path may need for one input code point: the longest
  * decomposition (U+FDFA, 18 code points of up to 3 bytes) with separators. */
 #define ND_NORM_CP_ROOM 160
+
+/* Up to 8 bytes of a tag or entity name packed little-endian, so that a
+ * name compares as one integer; ND_NAME_KEY() is the same for a literal. */
+#define ND_NAME_KEY(lit)                                                                           \
+    ((uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[0] |                                        \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[1] << 8 |                                   \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[2] << 16 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[3] << 24 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[4] << 32 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[5] << 40 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[6] << 48 |                                  \
+     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[7] << 56)
 
 /* ASCII map: 0 for a separator, else the lowercase byte. */
 static const unsigned char nd_ascii_map[128] = {
@@ -370,8 +386,9 @@ static inline size_t ascii_emit16(char *o, size_t len, __m128i out, unsigned wm,
  * the bytes to keep (token bytes and the first separator after each token)
  * are packed left 8 at a time with a byte shuffle whose control comes from
  * nd_pack8: entry m lists the positions of the set bits of m, then 0x80
- * (a zero byte, never kept). Only this code is compiled for AVX2 (function
- * attribute); it runs only when the CPU reports AVX2.
+ * (a zero byte, never kept); nd_pack8h is the same for the high half of a
+ * lane. Only this code is compiled for AVX2 (function attribute); it runs
+ * only when the CPU reports AVX2.
  */
 #define ND_AVX2 __attribute__((target("avx2,popcnt")))
 
@@ -442,15 +459,81 @@ static const uint64_t nd_pack8[256] = {
     0x8080070605040302ull, 0x8007060504030200ull, 0x8007060504030201ull, 0x0706050403020100ull,
 };
 
+/* nd_pack8 plus 8 in each byte: the high half of a 16-byte lane. */
+static const uint64_t nd_pack8h[256] = {
+    0x8888888888888888ull, 0x8888888888888808ull, 0x8888888888888809ull, 0x8888888888880908ull,
+    0x888888888888880Aull, 0x8888888888880A08ull, 0x8888888888880A09ull, 0x88888888880A0908ull,
+    0x888888888888880Bull, 0x8888888888880B08ull, 0x8888888888880B09ull, 0x88888888880B0908ull,
+    0x8888888888880B0Aull, 0x88888888880B0A08ull, 0x88888888880B0A09ull, 0x888888880B0A0908ull,
+    0x888888888888880Cull, 0x8888888888880C08ull, 0x8888888888880C09ull, 0x88888888880C0908ull,
+    0x8888888888880C0Aull, 0x88888888880C0A08ull, 0x88888888880C0A09ull, 0x888888880C0A0908ull,
+    0x8888888888880C0Bull, 0x88888888880C0B08ull, 0x88888888880C0B09ull, 0x888888880C0B0908ull,
+    0x88888888880C0B0Aull, 0x888888880C0B0A08ull, 0x888888880C0B0A09ull, 0x8888880C0B0A0908ull,
+    0x888888888888880Dull, 0x8888888888880D08ull, 0x8888888888880D09ull, 0x88888888880D0908ull,
+    0x8888888888880D0Aull, 0x88888888880D0A08ull, 0x88888888880D0A09ull, 0x888888880D0A0908ull,
+    0x8888888888880D0Bull, 0x88888888880D0B08ull, 0x88888888880D0B09ull, 0x888888880D0B0908ull,
+    0x88888888880D0B0Aull, 0x888888880D0B0A08ull, 0x888888880D0B0A09ull, 0x8888880D0B0A0908ull,
+    0x8888888888880D0Cull, 0x88888888880D0C08ull, 0x88888888880D0C09ull, 0x888888880D0C0908ull,
+    0x88888888880D0C0Aull, 0x888888880D0C0A08ull, 0x888888880D0C0A09ull, 0x8888880D0C0A0908ull,
+    0x88888888880D0C0Bull, 0x888888880D0C0B08ull, 0x888888880D0C0B09ull, 0x8888880D0C0B0908ull,
+    0x888888880D0C0B0Aull, 0x8888880D0C0B0A08ull, 0x8888880D0C0B0A09ull, 0x88880D0C0B0A0908ull,
+    0x888888888888880Eull, 0x8888888888880E08ull, 0x8888888888880E09ull, 0x88888888880E0908ull,
+    0x8888888888880E0Aull, 0x88888888880E0A08ull, 0x88888888880E0A09ull, 0x888888880E0A0908ull,
+    0x8888888888880E0Bull, 0x88888888880E0B08ull, 0x88888888880E0B09ull, 0x888888880E0B0908ull,
+    0x88888888880E0B0Aull, 0x888888880E0B0A08ull, 0x888888880E0B0A09ull, 0x8888880E0B0A0908ull,
+    0x8888888888880E0Cull, 0x88888888880E0C08ull, 0x88888888880E0C09ull, 0x888888880E0C0908ull,
+    0x88888888880E0C0Aull, 0x888888880E0C0A08ull, 0x888888880E0C0A09ull, 0x8888880E0C0A0908ull,
+    0x88888888880E0C0Bull, 0x888888880E0C0B08ull, 0x888888880E0C0B09ull, 0x8888880E0C0B0908ull,
+    0x888888880E0C0B0Aull, 0x8888880E0C0B0A08ull, 0x8888880E0C0B0A09ull, 0x88880E0C0B0A0908ull,
+    0x8888888888880E0Dull, 0x88888888880E0D08ull, 0x88888888880E0D09ull, 0x888888880E0D0908ull,
+    0x88888888880E0D0Aull, 0x888888880E0D0A08ull, 0x888888880E0D0A09ull, 0x8888880E0D0A0908ull,
+    0x88888888880E0D0Bull, 0x888888880E0D0B08ull, 0x888888880E0D0B09ull, 0x8888880E0D0B0908ull,
+    0x888888880E0D0B0Aull, 0x8888880E0D0B0A08ull, 0x8888880E0D0B0A09ull, 0x88880E0D0B0A0908ull,
+    0x88888888880E0D0Cull, 0x888888880E0D0C08ull, 0x888888880E0D0C09ull, 0x8888880E0D0C0908ull,
+    0x888888880E0D0C0Aull, 0x8888880E0D0C0A08ull, 0x8888880E0D0C0A09ull, 0x88880E0D0C0A0908ull,
+    0x888888880E0D0C0Bull, 0x8888880E0D0C0B08ull, 0x8888880E0D0C0B09ull, 0x88880E0D0C0B0908ull,
+    0x8888880E0D0C0B0Aull, 0x88880E0D0C0B0A08ull, 0x88880E0D0C0B0A09ull, 0x880E0D0C0B0A0908ull,
+    0x888888888888880Full, 0x8888888888880F08ull, 0x8888888888880F09ull, 0x88888888880F0908ull,
+    0x8888888888880F0Aull, 0x88888888880F0A08ull, 0x88888888880F0A09ull, 0x888888880F0A0908ull,
+    0x8888888888880F0Bull, 0x88888888880F0B08ull, 0x88888888880F0B09ull, 0x888888880F0B0908ull,
+    0x88888888880F0B0Aull, 0x888888880F0B0A08ull, 0x888888880F0B0A09ull, 0x8888880F0B0A0908ull,
+    0x8888888888880F0Cull, 0x88888888880F0C08ull, 0x88888888880F0C09ull, 0x888888880F0C0908ull,
+    0x88888888880F0C0Aull, 0x888888880F0C0A08ull, 0x888888880F0C0A09ull, 0x8888880F0C0A0908ull,
+    0x88888888880F0C0Bull, 0x888888880F0C0B08ull, 0x888888880F0C0B09ull, 0x8888880F0C0B0908ull,
+    0x888888880F0C0B0Aull, 0x8888880F0C0B0A08ull, 0x8888880F0C0B0A09ull, 0x88880F0C0B0A0908ull,
+    0x8888888888880F0Dull, 0x88888888880F0D08ull, 0x88888888880F0D09ull, 0x888888880F0D0908ull,
+    0x88888888880F0D0Aull, 0x888888880F0D0A08ull, 0x888888880F0D0A09ull, 0x8888880F0D0A0908ull,
+    0x88888888880F0D0Bull, 0x888888880F0D0B08ull, 0x888888880F0D0B09ull, 0x8888880F0D0B0908ull,
+    0x888888880F0D0B0Aull, 0x8888880F0D0B0A08ull, 0x8888880F0D0B0A09ull, 0x88880F0D0B0A0908ull,
+    0x88888888880F0D0Cull, 0x888888880F0D0C08ull, 0x888888880F0D0C09ull, 0x8888880F0D0C0908ull,
+    0x888888880F0D0C0Aull, 0x8888880F0D0C0A08ull, 0x8888880F0D0C0A09ull, 0x88880F0D0C0A0908ull,
+    0x888888880F0D0C0Bull, 0x8888880F0D0C0B08ull, 0x8888880F0D0C0B09ull, 0x88880F0D0C0B0908ull,
+    0x8888880F0D0C0B0Aull, 0x88880F0D0C0B0A08ull, 0x88880F0D0C0B0A09ull, 0x880F0D0C0B0A0908ull,
+    0x8888888888880F0Eull, 0x88888888880F0E08ull, 0x88888888880F0E09ull, 0x888888880F0E0908ull,
+    0x88888888880F0E0Aull, 0x888888880F0E0A08ull, 0x888888880F0E0A09ull, 0x8888880F0E0A0908ull,
+    0x88888888880F0E0Bull, 0x888888880F0E0B08ull, 0x888888880F0E0B09ull, 0x8888880F0E0B0908ull,
+    0x888888880F0E0B0Aull, 0x8888880F0E0B0A08ull, 0x8888880F0E0B0A09ull, 0x88880F0E0B0A0908ull,
+    0x88888888880F0E0Cull, 0x888888880F0E0C08ull, 0x888888880F0E0C09ull, 0x8888880F0E0C0908ull,
+    0x888888880F0E0C0Aull, 0x8888880F0E0C0A08ull, 0x8888880F0E0C0A09ull, 0x88880F0E0C0A0908ull,
+    0x888888880F0E0C0Bull, 0x8888880F0E0C0B08ull, 0x8888880F0E0C0B09ull, 0x88880F0E0C0B0908ull,
+    0x8888880F0E0C0B0Aull, 0x88880F0E0C0B0A08ull, 0x88880F0E0C0B0A09ull, 0x880F0E0C0B0A0908ull,
+    0x88888888880F0E0Dull, 0x888888880F0E0D08ull, 0x888888880F0E0D09ull, 0x8888880F0E0D0908ull,
+    0x888888880F0E0D0Aull, 0x8888880F0E0D0A08ull, 0x8888880F0E0D0A09ull, 0x88880F0E0D0A0908ull,
+    0x888888880F0E0D0Bull, 0x8888880F0E0D0B08ull, 0x8888880F0E0D0B09ull, 0x88880F0E0D0B0908ull,
+    0x8888880F0E0D0B0Aull, 0x88880F0E0D0B0A08ull, 0x88880F0E0D0B0A09ull, 0x880F0E0D0B0A0908ull,
+    0x888888880F0E0D0Cull, 0x8888880F0E0D0C08ull, 0x8888880F0E0D0C09ull, 0x88880F0E0D0C0908ull,
+    0x8888880F0E0D0C0Aull, 0x88880F0E0D0C0A08ull, 0x88880F0E0D0C0A09ull, 0x880F0E0D0C0A0908ull,
+    0x8888880F0E0D0C0Bull, 0x88880F0E0D0C0B08ull, 0x88880F0E0D0C0B09ull, 0x880F0E0D0C0B0908ull,
+    0x88880F0E0D0C0B0Aull, 0x880F0E0D0C0B0A08ull, 0x880F0E0D0C0B0A09ull, 0x0F0E0D0C0B0A0908ull,
+};
+
 /* Append the bytes of a folded 16-byte lane selected by keep16 at o + len. */
 ND_AVX2 static inline size_t pack16(char *o, size_t len, __m128i lane, unsigned keep16)
 {
     unsigned k0 = keep16 & 0xFFu, k1 = keep16 >> 8;
-    /* The high half's positions are 8 on (0x80 + 8 still selects zero). */
     __m128d ctl = _mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)&nd_pack8[k0])),
-                               (const double *)&nd_pack8[k1]);
-    __m128i r = _mm_shuffle_epi8(
-        lane, _mm_add_epi8(_mm_castpd_si128(ctl), _mm_set_epi64x(0x0808080808080808ll, 0)));
+                               (const double *)&nd_pack8h[k1]);
+    __m128i r = _mm_shuffle_epi8(lane, _mm_castpd_si128(ctl));
     _mm_storel_epi64((__m128i *)(void *)(o + len), r);
     len += (size_t)__builtin_popcount(k0);
     _mm_storeh_pi((__m64 *)(void *)(o + len), _mm_castsi128_ps(r));
@@ -484,12 +567,90 @@ ND_AVX2 static inline __m256i load_tail(const unsigned char *s, size_t m)
 }
 
 /*
- * The ASCII prefix of s[0..n) (n >= 1, s[0] < 0x80, with st->esc s[0] not
- * '\\', with st->html s[0] not '<' or '&'; with st->html the prefix also
- * ends before the first '<' or '&') appended to b as the scalar loop of
- * norm_text() would, escapes included: @return the bytes consumed. The caller
- * reserved n + ND_NORM_SIMD_SLACK bytes: up to 32 bytes past the final
- * length may be written.
+ * The length of the separator-only construct at s[0] (a stop byte of the
+ * block loop), 0 when there is none: each of its bytes can then be read as a
+ * separator byte, with the same output as the paths that decode it. Plain
+ * text: the typographic characters U+00A0 and U+2013/2014/2018/2019/201C/
+ * 201D/2026, all separators once folded. With html also the tags <p> and
+ * </p> (not inline: they break words) and the entities that decode to
+ * separators. Needs 8 readable bytes (left >= 8), else says 0.
+ */
+static inline size_t norm_sep_len(const unsigned char *s, size_t left, int html)
+{
+    if (left < 8)
+        return 0;
+    uint64_t w;
+    memcpy(&w, s, 8);
+    switch (s[0]) {
+    case 0xC2:
+        return (w & 0xFFFFu) == 0xA0C2u ? 2 : 0;
+    case 0xE2:
+        if ((w & 0xFFFFu) != 0x80E2u)
+            return 0;
+        switch ((unsigned)(w >> 16) & 0xFFu) {
+        case 0x93:
+        case 0x94:
+        case 0x98:
+        case 0x99:
+        case 0x9C:
+        case 0x9D:
+        case 0xA6:
+            return 3;
+        default:
+            return 0;
+        }
+    case '<':
+        if (!html)
+            return 0;
+        if ((w & 0xFFFFFFu) == ND_NAME_KEY("<p>"))
+            return 3;
+        return (w & 0xFFFFFFFFu) == ND_NAME_KEY("</p>") ? 4 : 0;
+    case '&': {
+        if (!html)
+            return 0;
+        uint64_t w4 = w & 0xFFFFFFFFu, w6 = w & 0xFFFFFFFFFFFFull, w7 = w & 0xFFFFFFFFFFFFFFull;
+        if (w4 == ND_NAME_KEY("&lt;") || w4 == ND_NAME_KEY("&gt;"))
+            return 4;
+        if ((w & 0xFFFFFFFFFFull) == ND_NAME_KEY("&amp;"))
+            return 5;
+        if (w6 == ND_NAME_KEY("&nbsp;") || w6 == ND_NAME_KEY("&quot;"))
+            return 6;
+        if (w7 == ND_NAME_KEY("&#8217;") || w7 == ND_NAME_KEY("&mdash;") ||
+            w7 == ND_NAME_KEY("&ldquo;") || w7 == ND_NAME_KEY("&rdquo;") ||
+            w7 == ND_NAME_KEY("&rsquo;") || w7 == ND_NAME_KEY("&lsquo;") ||
+            w7 == ND_NAME_KEY("&ndash;"))
+            return 7;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+/*
+ * The bytes of the tags "<p>" and "</p>" in the block v whose '<' is in ltm
+ * (the tag whole within the block): separators, as norm_html() reads them.
+ * *tags gets the mask of their '<' bytes.
+ */
+ND_AVX2 static inline uint32_t ptag_bytes(__m256i v, uint32_t ltm, uint32_t *tags)
+{
+    uint32_t pm = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('p')));
+    uint32_t sl = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('/')));
+    uint32_t gt = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('>')));
+    uint32_t t3 = ltm & (pm >> 1) & (gt >> 2);
+    uint32_t t4 = ltm & (sl >> 1) & (pm >> 2) & (gt >> 3);
+    *tags = t3 | t4;
+    return t3 | t3 << 1 | t3 << 2 | t4 | t4 << 1 | t4 << 2 | t4 << 3;
+}
+
+/*
+ * The prefix of s[0..n) (n >= 1, s[0] < 0x80, with st->esc s[0] not '\\',
+ * with st->html s[0] not '<' or '&') that ends before the first stop byte
+ * (non-ASCII, with st->html '<' or '&') not starting a separator construct
+ * of the block (norm_sep_len(), ptag_bytes()), appended to b as norm_text()
+ * and norm_html() would, escapes included: @return the bytes consumed. The
+ * caller reserved n + ND_NORM_SIMD_SLACK bytes: up to 32 bytes past the
+ * final length may be written.
  */
 ND_AVX2 static inline __attribute__((always_inline)) size_t
 norm_ascii_avx2_body(nd_norm_t *st, const unsigned char *s, size_t n, const int esc, const int html)
@@ -519,30 +680,63 @@ norm_ascii_avx2_body(nd_norm_t *st, const unsigned char *s, size_t n, const int 
             carry = 1;
     }
     for (;;) {
+        /* Blocks with no stop byte (but <p> and </p>) and only plain escapes:
+         * the common case. */
+        while (n - i >= 32) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+            /* Escapes here are pairs apart from each other and from the
+             * block's end: the backslash a separator, the byte after it
+             * never kept. */
+            uint32_t escd = 0, sepx = 0;
+            if (esc) {
+                uint32_t bm = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, bsl));
+                if (bm) {
+                    if ((bm & (bm << 1)) | (bm >> 31))
+                        break;
+                    escd = bm << 1;
+                }
+            }
+            if (html) {
+                if (_mm256_movemask_epi8(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, amp))))
+                    break;
+                uint32_t ltm = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, lt)), tags;
+                if (ltm) {
+                    sepx = ptag_bytes(v, ltm & ~escd, &tags);
+                    if (ltm & ~tags)
+                        break;
+                }
+            } else if (_mm256_movemask_epi8(v)) { /* non-ASCII */
+                break;
+            }
+            __m256i low = _mm256_or_si256(v, space);
+            __m256i let = _mm256_cmpgt_epi8(lz, _mm256_add_epi8(low, la));
+            __m256i dig = _mm256_cmpgt_epi8(d9, _mm256_add_epi8(v, d0));
+            __m256i word = _mm256_or_si256(let, dig);
+            __m256i out = _mm256_blendv_epi8(space, low, word);
+            uint32_t wm = (uint32_t)_mm256_movemask_epi8(word) & ~(sepx | escd);
+            uint32_t keep = wm | (~wm & ((wm << 1) | carry));
+            len = pack16(o, len, _mm256_castsi256_si128(out), keep & 0xFFFFu);
+            len = pack16(o, len, _mm256_extracti128_si256(out, 1), keep >> 16);
+            carry = wm >> 31;
+            i += 32;
+        }
+        if (i == n)
+            break;
+        /* The general block: stop bytes, escapes, the tail. */
         __m256i v;
         if (n - i >= 32)
             v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
         else
-            v = load_tail(s + i, n - i);                   /* the padding stops the run */
-        uint32_t stop = (uint32_t)_mm256_movemask_epi8(v); /* non-ASCII */
-        if (html)
-            stop |= (uint32_t)_mm256_movemask_epi8(
-                _mm256_or_si256(_mm256_cmpeq_epi8(v, lt), _mm256_cmpeq_epi8(v, amp)));
-        uint32_t valid = stop ? (1u << __builtin_ctz(stop)) - 1 : 0xFFFFFFFFu;
-        __m256i low = _mm256_or_si256(v, space); /* digits have 0x20 set already */
-        __m256i let = _mm256_cmpgt_epi8(lz, _mm256_add_epi8(low, la));
-        __m256i dig = _mm256_cmpgt_epi8(d9, _mm256_add_epi8(v, d0));
-        __m256i word = _mm256_or_si256(let, dig);
-        __m256i out = _mm256_blendv_epi8(space, low, word);
-        uint32_t wm = (uint32_t)_mm256_movemask_epi8(word);
+            v = load_tail(s + i, n - i); /* the padding stops the run */
+        uint32_t starts = 0, escd = 0;
         if (esc) {
-            uint32_t bs = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, bsl)) & valid;
+            uint32_t bs = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, bsl));
             if (bs) {
                 /* Escapes in order: a '\\' not itself escaped starts one,
                  * and the byte after it is a separator too (it follows a
                  * separator, so it is never kept). An escape whose second
                  * byte is not in the block is left to the caller. */
-                uint32_t starts = bs, escd = bs << 1;
+                starts = bs, escd = bs << 1;
                 if (bs & escd) { /* adjacent backslashes: pair them in order */
                     starts = escd = 0;
                     for (uint32_t m = bs; m; m &= m - 1) {
@@ -554,11 +748,47 @@ norm_ascii_avx2_body(nd_norm_t *st, const unsigned char *s, size_t n, const int 
                             escd |= 2u << k;
                     }
                 }
-                uint32_t top = valid ^ (valid >> 1);
-                if (starts & top)
-                    valid &= ~top;
-                wm &= ~escd;
             }
+        }
+        uint32_t stop = (uint32_t)_mm256_movemask_epi8(v); /* non-ASCII */
+        uint32_t sepx = 0;
+        if (html) {
+            uint32_t ltm = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, lt)), tags;
+            stop |= ltm | (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, amp));
+            if (ltm) {
+                sepx = ptag_bytes(v, ltm & ~escd, &tags);
+                stop &= ~tags;
+            }
+        }
+        /* Other stop bytes that start a separator-only construct within the
+         * block become separator bytes; one that runs past the block ends
+         * the block before it, and the next block starts with it. */
+        int cut = 0;
+        while (stop) {
+            unsigned k = (unsigned)__builtin_ctz(stop);
+            size_t m;
+            if (((escd >> k) & 1u) || (m = norm_sep_len(s + i + k, n - i - k, html)) == 0)
+                break;
+            if (k + m > 32) {
+                cut = 1;
+                break;
+            }
+            uint32_t bits = ((1u << m) - 1) << k;
+            sepx |= bits;
+            stop &= ~bits;
+        }
+        uint32_t valid = stop ? (1u << __builtin_ctz(stop)) - 1 : 0xFFFFFFFFu;
+        __m256i low = _mm256_or_si256(v, space); /* digits have 0x20 set already */
+        __m256i let = _mm256_cmpgt_epi8(lz, _mm256_add_epi8(low, la));
+        __m256i dig = _mm256_cmpgt_epi8(d9, _mm256_add_epi8(v, d0));
+        __m256i word = _mm256_or_si256(let, dig);
+        __m256i out = _mm256_blendv_epi8(space, low, word);
+        uint32_t wm = (uint32_t)_mm256_movemask_epi8(word) & ~sepx;
+        if (esc && (starts | escd)) {
+            uint32_t top = valid ^ (valid >> 1);
+            if (starts & top)
+                valid &= ~top;
+            wm &= ~escd;
         }
         wm &= valid;
         uint32_t keep = wm | (~wm & valid & ((wm << 1) | carry));
@@ -567,9 +797,9 @@ norm_ascii_avx2_body(nd_norm_t *st, const unsigned char *s, size_t n, const int 
         if (valid != 0xFFFFFFFFu) {
             unsigned used = (unsigned)__builtin_popcount(valid);
             i += used;
-            if (stop || used == 0)
+            if ((stop && !cut) || used == 0)
                 break;                       /* the run ends here */
-            carry = (wm >> (used - 1)) & 1u; /* cut before a last-byte escape: go on */
+            carry = (wm >> (used - 1)) & 1u; /* cut before an escape or construct: go on */
         } else {
             carry = wm >> 31;
             i += 32;
@@ -707,18 +937,6 @@ norm_text(nd_norm_t *st, const unsigned char *s, size_t n, size_t *used)
     }
     return ND_ERR_NO_ERROR;
 }
-
-/* Up to 8 bytes of a tag or entity name packed little-endian, so that a
- * name compares as one integer; ND_NAME_KEY() is the same for a literal. */
-#define ND_NAME_KEY(lit)                                                                           \
-    ((uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[0] |                                        \
-     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[1] << 8 |                                   \
-     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[2] << 16 |                                  \
-     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[3] << 24 |                                  \
-     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[4] << 32 |                                  \
-     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[5] << 40 |                                  \
-     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[6] << 48 |                                  \
-     (uint64_t)(unsigned char)(lit "\0\0\0\0\0\0\0\0")[7] << 56)
 
 /* name[0..n) (n <= 8) packed; with fold, ASCII letters lowercased (a tag
  * name holds only letters and digits, and digits have 0x20 set already). */

@@ -956,14 +956,40 @@ __attribute__((target("avx2"))) static inline size_t scan_stop_avx2(const unsign
 {
     const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\');
     const __m256i c1f = _mm256_set1_epi8(0x1F);
+    __m256i c20 = _mm256_set1_epi8(0x20);
+    /* Opaque, so that the compiler keeps the one signed compare (it would
+     * make a min and a compare of it). */
+    __asm__("" : "+x"(c20));
+    if (high) {
+        while (len - i >= 64) { /* two blocks a step, each its own exit */
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+            unsigned m = (unsigned)_mm256_movemask_epi8(
+                _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)),
+                                _mm256_cmpgt_epi8(c20, v)));
+            if (m)
+                return i + (size_t)__builtin_ctz(m);
+            v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i + 32));
+            m = (unsigned)_mm256_movemask_epi8(
+                _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)),
+                                _mm256_cmpgt_epi8(c20, v)));
+            if (m)
+                return i + 32 + (size_t)__builtin_ctz(m);
+            i += 64;
+        }
+    }
     while (len - i >= 32) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
-        /* control bytes: v <= 0x1F unsigned */
-        __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v);
-        __m256i hit = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)), ctl);
-        if (high)
-            hit = _mm256_or_si256(hit, v); /* the top bit: >= 0x80 */
+        __m256i hit;
+        if (high) { /* signed, the control and the non-ASCII bytes are below 0x20 */
+            hit =
+                _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)),
+                                _mm256_cmpgt_epi8(c20, v));
+        } else {
+            /* control bytes: v <= 0x1F unsigned */
+            __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v);
+            hit = _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpeq_epi8(v, q), _mm256_cmpeq_epi8(v, bs)), ctl);
+        }
         unsigned m = (unsigned)_mm256_movemask_epi8(hit);
         if (m)
             return i + (size_t)__builtin_ctz(m);

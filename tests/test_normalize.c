@@ -615,6 +615,121 @@ static void html_names(void)
     nd_buf_free(&out);
 }
 
+/*
+ * The AVX2 path reads some markup, entities and typographic characters as
+ * separator bytes inside its block loop (norm_sep_len(), ptag_bytes()).
+ * Each of those, and near misses, at every offset across the first two
+ * 32-byte block boundaries, glued to words or spaced, after an escape or
+ * an escaped backslash, with and without html and JSON escapes: every path
+ * must give the same output, and a few known answers are checked.
+ */
+static void sep_constructs_in_blocks(void)
+{
+    static const char *const cons[] = {
+        "<p>",
+        "</p>",
+        "&nbsp;",
+        "&lt;",
+        "&gt;",
+        "&amp;",
+        "&quot;",
+        "&#8217;",
+        "&mdash;",
+        "&ldquo;",
+        "&rdquo;",
+        "&rsquo;",
+        "&lsquo;",
+        "&ndash;",
+        "\xc2\xa0",
+        "\xe2\x80\x93",
+        "\xe2\x80\x94",
+        "\xe2\x80\x98",
+        "\xe2\x80\x99",
+        "\xe2\x80\x9c",
+        "\xe2\x80\x9d",
+        "\xe2\x80\xa6",
+        /* near misses */
+        "<P>",
+        "</P>",
+        "<p",
+        "</p",
+        "<pp>",
+        "<p/>",
+        "<b>",
+        "</b>",
+        "<\\/p>",
+        "&nbsp",
+        "&NBSP;",
+        "&#82170;",
+        "&#8217",
+        "&amp",
+        "&mdash;x",
+        "\xe2\x80\x9a",
+        "\xe2\x80\x8b",
+        "\xc2\xa1",
+        "\xc3\xa9",
+        "\xe2\x82\xac",
+        "</p><p>",
+        "&lt;&gt;",
+        "\xe2\x80\x9c\xe2\x80\x9d",
+    };
+    static const char *const before[] = {"", " ", "\\n", "\\\\", "\\"};
+    static const char *const after[] = {"", " ", "x", "\\n"};
+    const size_t nc = sizeof(cons) / sizeof(cons[0]);
+    nd_buf_t in = {0}, out[3] = {{0}, {0}, {0}};
+    int mismatches = 0;
+    for (size_t c = 0; c < nc && mismatches < 5; c++)
+        for (size_t off = 0; off < 72; off++)
+            for (size_t bi = 0; bi < 5; bi++)
+                for (size_t ai = 0; ai < 4; ai++) {
+                    nd_buf_reset(&in);
+                    for (size_t k = 0; k < off; k++)
+                        nd_buf_append(&in, k % 6 == 5 ? " " : "w", 1);
+                    nd_buf_append(&in, before[bi], strlen(before[bi]));
+                    nd_buf_append(&in, cons[c], strlen(cons[c]));
+                    nd_buf_append(&in, after[ai], strlen(after[ai]));
+                    nd_buf_append(&in, "Word tail of the text", ai == 3 ? 21 : 4);
+                    for (unsigned mode = 0; mode < 4; mode++) {
+                        int html = mode & 1;
+                        unsigned esc = mode & 2 ? ND_NORM_JSON_ESCAPES : 0;
+                        nd_err_t e[3];
+                        for (int k = 0; k < 3; k++)
+                            e[k] =
+                                nd_normalize_ex(in.p, in.len, html, path_flags[k] | esc, &out[k]);
+                        for (int k = 1; k < 3; k++)
+                            if (e[0] != e[k] || out[0].len != out[k].len ||
+                                memcmp(out[0].p, out[k].p, out[0].len) != 0) {
+                                mismatches++;
+                                ND_EXPECT(0, "mode %u: in [%s]\n  %s %d [%s]\n  %s %d [%s]", mode,
+                                          in.p, path_names[0], (int)e[0], out[0].p, path_names[k],
+                                          (int)e[k], out[k].p);
+                            }
+                    }
+                }
+    static const struct {
+        const char *in, *want;
+        int html;
+    } known[] = {
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa</p><p>bb&nbsp;c&#8217;d&mdash;e",
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa bb c d e", 1},
+        {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx<p>y<pp>z<b>w</b>v",
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx y zwv", 1},
+        {"it\xe2\x80\x99s \xe2\x80\x9c"
+         "q\xe2\x80\x9d a\xc2\xa0"
+         "b\xe2\x80\xa6"
+         "c",
+         "it s q a b c", 0},
+        {"p<p>q&amp;r", "p p q amp r", 0},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ND_EXPECT(nd_normalize(known[i].in, strlen(known[i].in), known[i].html, &out[0]) == 0 &&
+                      strcmp(out[0].p, known[i].want) == 0,
+                  "%s: [%s] want [%s]", known[i].in, out[0].p, known[i].want);
+    nd_buf_free(&in);
+    for (int k = 0; k < 3; k++)
+        nd_buf_free(&out[k]);
+}
+
 int main(void)
 {
     ND_TEST(scripts);
@@ -626,5 +741,6 @@ int main(void)
     ND_TEST(json_escapes_match_decoded);
     ND_TEST(json_escapes_html_match_decoded);
     ND_TEST(html_names);
+    ND_TEST(sep_constructs_in_blocks);
     return nd_test_done();
 }

@@ -671,6 +671,48 @@ static void key_spellings(void)
     nd_parser_destroy(ref);
 }
 
+/*
+ * Every control byte, and the bytes next to the walker's stop classes
+ * (0x1F/0x20, '"'/'\\' neighbours, 0x7F, 0x80), put at every offset of a
+ * long body and of a short string: the walk must stop at exactly the bytes
+ * yajl refuses in a string (walk on vs off), and a control byte in the
+ * body must be a reject.
+ */
+static void fast_json_string_bytes(void)
+{
+    nd_buf_t base = {0}, doc = {0};
+    put(&base, "{\"uri\":\"u-1\",\"headline\":\"Short headline here\",\"body_text\":\"");
+    size_t b0 = base.len;
+    put(&base, long_body());
+    size_t b1 = base.len;
+    put(&base, "\"}");
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    ND_ASSERT(fast && ref);
+    int wrong = 0;
+    for (unsigned c = 0; c <= 0x80; c++) {
+        if (c > 0x21 && c != 0x5B && c != 0x5D && c != 0x7F && c != 0x80)
+            continue;
+        for (size_t at = 8; at < b1; at++) {
+            nd_buf_reset(&doc);
+            nd_buf_append(&doc, base.p, at);
+            char ch = (char)c;
+            nd_buf_append(&doc, &ch, 1);
+            nd_buf_append(&doc, base.p + at, base.len - at);
+            nd_err_t e = same_both_ways(fast, ref, doc.p, doc.len, "byte");
+            /* Inside the body, after a complete escape: a control byte is a reject. */
+            if (c < 0x20 && at > b0 && base.p[at - 1] != '\\' && e == ND_ERR_NO_ERROR &&
+                wrong++ < 5)
+                ND_EXPECT(0, "byte 0x%02x at %zu accepted", c, at);
+        }
+    }
+    ND_EXPECT(wrong == 0, "%d control bytes accepted", wrong);
+    nd_buf_free(&base);
+    nd_buf_free(&doc);
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
 int main(void)
 {
     ND_TEST(raw_text_bodies);
@@ -681,5 +723,6 @@ int main(void)
     ND_TEST(fast_json_insertions);
     ND_TEST(fast_json_bad_utf8);
     ND_TEST(key_spellings);
+    ND_TEST(fast_json_string_bytes);
     return nd_test_done();
 }
