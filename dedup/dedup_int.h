@@ -477,11 +477,23 @@ static inline uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t
         x = (x ^ p[rows - 1]) * ND_BAND_MUL;
     return nd_band_mix(x);
 }
+#if ND_LO_BITS == 12
+/* nd_band_hash2: nd_band_hash() of band b for 2 rows, from the packed low
+ * slots plo (the band is the 3 bytes at 3 b) and dd->band_seed. */
+static inline uint64_t nd_band_hash2(const nd_dedup_t *dd, const uint8_t *plo, uint32_t b)
+{
+    const uint8_t *q = plo + 3 * b;
+    uint32_t v24 = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
+    uint64_t v = (uint64_t)(v24 & 0xfff) | (uint64_t)(v24 >> 12) << 16;
+    return nd_band_mix((dd->band_seed[b] ^ v) * ND_BAND_MUL);
+}
+#endif
 /* nd_lo_unpack: the ND_SIG_LO stored low slots of p as integers. */
 void nd_lo_unpack(const uint8_t *p, uint16_t lo[ND_SIG_LO]);
 /* nd_band_hashes: the key bh[b] of each band b in mask (bit b; bh[b] of the
- * others is left alone), each table's buckets prefetched. */
-void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint32_t mask, uint64_t *bh);
+ * others is left alone) of the packed low slots plo, each table's buckets
+ * prefetched. */
+void nd_band_hashes(const nd_dedup_t *dd, const uint8_t *plo, uint32_t mask, uint64_t *bh);
 /* Every band of an engine, as a band mask. */
 static inline uint32_t nd_bands_all(const nd_dedup_t *dd)
 {

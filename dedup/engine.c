@@ -82,6 +82,13 @@ static void band_hash_fn(const void *ctx, uint32_t aux, const uint32_t *idx, uin
     uint32_t rows = dd->conf.rows, off = aux * rows;
     for (uint32_t i = 0; i < n; i++)
         __builtin_prefetch(nd_art(dd, idx[i])->lo + 3 * (off >> 1));
+#if ND_LO_BITS == 12
+    if (rows == 2) {
+        for (uint32_t i = 0; i < n; i++)
+            h[i] = nd_band_hash2(dd, nd_art(dd, idx[i])->lo, aux);
+        return;
+    }
+#endif
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *p = nd_art(dd, idx[i])->lo;
         uint16_t lo[ND_SIG_LO];
@@ -325,11 +332,8 @@ static void evict_top(nd_dedup_t *dd)
     uint32_t idx = dd->heap[0].idx;
     nd_art_t *a = nd_art(dd, idx);
     uint64_t bh[ND_BANDS_MAX];
-    if (a->band_mask) {
-        uint16_t lo[ND_SIG_LO];
-        nd_lo_unpack(a->lo, lo);
-        nd_band_hashes(dd, lo, a->band_mask, bh);
-    }
+    if (a->band_mask)
+        nd_band_hashes(dd, a->lo, a->band_mask, bh);
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
     if (!a->n_shingles)
         nd_itab_delete(&dd->text_tab, text_key(a->text_hash), idx);
@@ -664,7 +668,7 @@ struct sig_keys_s {
 static void sig_keys(const nd_dedup_t *dd, const nd_sig_t *sig, struct sig_keys_s *k)
 {
     nd_sig_pack(sig, k->lo, k->plo, k->hi, &k->mask);
-    nd_band_hashes(dd, k->lo, nd_bands_all(dd), k->bh);
+    nd_band_hashes(dd, k->plo, nd_bands_all(dd), k->bh);
 }
 
 static void fill_info(const nd_clu_t *c, nd_cluster_info_t *ci)

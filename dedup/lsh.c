@@ -26,16 +26,20 @@
 
 #include "dedup_int.h"
 
-void nd_band_hashes(const nd_dedup_t *dd, const uint16_t *lo, uint32_t mask, uint64_t *bh)
+void nd_band_hashes(const nd_dedup_t *dd, const uint8_t *plo, uint32_t mask, uint64_t *bh)
 {
-    if (dd->conf.rows == 2 && mask == nd_bands_all(dd)) { /* an add: every band, unrolled */
-        for (uint32_t b = 0; b < dd->conf.bands; b++) {
-            uint64_t v = (uint64_t)lo[2 * b] | (uint64_t)lo[2 * b + 1] << 16;
-            bh[b] = nd_band_mix((dd->band_seed[b] ^ v) * ND_BAND_MUL);
-            nd_itab_prefetch(&dd->band_tab[b], bh[b]);
-        }
+#if ND_LO_BITS == 12
+    if (dd->conf.rows == 2) { /* band b is the 3 bytes at 3 b: two 12-bit slots */
+        for (uint32_t b = 0; b < dd->conf.bands; b++)
+            if (mask >> b & 1) {
+                bh[b] = nd_band_hash2(dd, plo, b);
+                nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+            }
         return;
     }
+#endif
+    uint16_t lo[ND_SIG_LO];
+    nd_lo_unpack(plo, lo);
     for (uint32_t b = 0; b < dd->conf.bands; b++)
         if (mask >> b & 1) {
             bh[b] = nd_band_hash(dd->conf.seed, b, lo, dd->conf.rows);

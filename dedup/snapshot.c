@@ -346,7 +346,6 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
     uint64_t last_seq = 0;
     for (uint32_t i = 0; i < na; i++) {
         nd_sig_t sig;
-        uint16_t lo[ND_SIG_LO];
         uint64_t uh = r64(r);
         sig.text_hash = r32(r);
         sig.num_mask = r64(r);
@@ -360,7 +359,6 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         if (r->bad || cl >= ncl || (i && seq <= last_seq) || seq >= next_seq || !dd->epoch_set ||
             (uint64_t)band_mask >> dd->conf.bands || (!sig.n_shingles && band_mask))
             return "bad article record";
-        nd_lo_unpack(p, lo);
         if (nd_dedup_reserve(dd)) {
             *e = ND_ERR_NOMEM;
             return "out of memory";
@@ -371,7 +369,7 @@ static const char *parse_payload(nd_dedup_t *dd, rd_t *r, nd_err_t *e, uint32_t 
         c->live++;
         dd->next_seq = seq;
         uint64_t bh[ND_BANDS_MAX];
-        nd_band_hashes(dd, lo, band_mask, bh);
+        nd_band_hashes(dd, p, band_mask, bh);
         nd_dedup_index_article(dd, uh, t, &sig, p, hi, bh, cmap[cl], &band_mask, 0);
         last_seq = seq;
     }

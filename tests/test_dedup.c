@@ -973,8 +973,9 @@ static void prefetch_changes_nothing(void)
     ND_EXPECT(!memcmp(ref, o, sizeof(ref)), "prefetching changed a decision");
 }
 
-/* The unrolled 2-row band keys of an add equal the reference band hash, and
- * a partial mask hashes only its bands. */
+/* The 2-row band keys from packed slots (nd_band_hashes, the rehash and the
+ * prefetch's path) equal the reference band hash of the unpacked slots, and a
+ * partial mask hashes only its bands. */
 static void band_hashes_match_reference(void)
 {
     nd_dedup_conf_t c;
@@ -984,16 +985,21 @@ static void band_hashes_match_reference(void)
     ND_ASSERT(dd);
     uint64_t x = 0x9E3779B97F4A7C15ULL;
     for (int t = 0; t < 200; t++) {
-        uint16_t lo[ND_SIG_LO];
-        for (int i = 0; i < ND_SIG_LO; i++) {
+        nd_sig_t sig;
+        memset(&sig, 0, sizeof(sig));
+        for (int i = 0; i < ND_SIG_SLOTS; i++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            lo[i] = (uint16_t)((x >> 40) & ND_LO_MASK);
+            sig.slots[i] = (uint32_t)(x >> 29);
         }
+        uint16_t lo[ND_SIG_LO];
+        uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
+        nd_nmask_t m;
+        nd_sig_pack(&sig, lo, plo, hi, &m);
         uint64_t all[ND_BANDS_MAX], part[ND_BANDS_MAX];
         memset(part, 0, sizeof(part));
-        nd_band_hashes(dd, lo, nd_bands_all(dd), all);
+        nd_band_hashes(dd, plo, nd_bands_all(dd), all);
         uint32_t mask = (uint32_t)(x >> 3) & nd_bands_all(dd);
-        nd_band_hashes(dd, lo, mask, part);
+        nd_band_hashes(dd, plo, mask, part);
         for (uint32_t b = 0; b < c.bands; b++) {
             uint64_t want = nd_band_hash(c.seed, b, lo, 2);
             ND_ASSERT(all[b] == want, "trial %d band %u", t, b);
