@@ -128,7 +128,8 @@ _Static_assert(sizeof(nd_top_keys) / sizeof(nd_top_keys[0]) <= 32 &&
 /* Body content types, in order of preference within bodies[]. */
 enum { CT_NONE = 0, CT_PLAIN = 1, CT_HTML = 2, CT_OTHER = 3 };
 
-/* A string field: points into the input, or into buf for decoded strings.
+/* A string field: points into the input, or into buf for decoded strings;
+ * p, len, raw and dec_len are meaningful only while set.
  * A body candidate may be left raw: p..p+len is then the JSON text of the
  * string, simple escapes undecoded (see body_raw()), dec_len its decoded
  * length. */
@@ -180,12 +181,16 @@ struct nd_parser_s {
 
     /* SAX position */
     int depth;
-    int top_key; /* key at depth 1 whose value is being read */
-    char key_name[48];
+    int top_key;       /* key at depth 1 whose value is being read */
+    char key_name[48]; /* a copy of the key, when it is not in the input */
+    const char *key_p; /* the key, for messages: key_n bytes, in the input or key_name */
+    size_t key_n;
     int arr_key;  /* known array open at depth 2, or K_NONE */
     long arr_idx; /* index of the current entry in it */
     int ent_key;  /* key at depth 3 inside a known array entry / standard */
     char ent_name[24];
+    const char *ent_p; /* as key_p, key_n */
+    size_t ent_n;
     int ent_ct; /* content type of the current entry */
     nd_field_t ent_value;
     int saw_names; /* infoSources: a name was already taken from this array */
@@ -310,25 +315,20 @@ __attribute__((format(printf, 3, 4))) static int fail(nd_parser_t *p, nd_err_t e
 static const char *field_name(nd_parser_t *p, char *tmp, size_t tmp_size)
 {
     if (p->depth >= 3 || (p->depth == 2 && p->top_key == K_STANDARD))
-        snprintf(tmp, tmp_size, "%s[%ld].%s", p->key_name, p->arr_idx, p->ent_name);
+        snprintf(tmp, tmp_size, "%.*s[%ld].%.*s", (int)p->key_n, p->key_p, p->arr_idx,
+                 (int)p->ent_n, p->ent_p);
     else if (p->depth == 2)
-        snprintf(tmp, tmp_size, "%s[%ld]", p->key_name, p->arr_idx);
+        snprintf(tmp, tmp_size, "%.*s[%ld]", (int)p->key_n, p->key_p, p->arr_idx);
     else
-        snprintf(tmp, tmp_size, "%s", p->key_name);
+        snprintf(tmp, tmp_size, "%.*s", (int)p->key_n, p->key_p);
     return tmp;
 }
 
-static int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size_t len)
+/* set_field() for a string that is not in the input: decoded by us (taken
+ * from unesc) or by yajl (copied, after a check). */
+static __attribute__((noinline)) int set_field_copy(nd_parser_t *p, nd_field_t *f,
+                                                    const unsigned char *s, size_t len)
 {
-    uintptr_t a = (uintptr_t)s, lo = (uintptr_t)p->in;
-    if (a >= lo && a + len <= lo + p->in_len) {
-        f->p = (const char *)s;
-        f->len = len;
-        f->set = 1;
-        f->raw = p->cur_raw;
-        f->dec_len = p->cur_raw ? p->cur_dec : len;
-        return 1;
-    }
     if (p->unesc_owned && (const char *)s == p->unesc.p) {
         /* Decoded by us from simple escapes of valid UTF-8: take the buffer. */
         nd_buf_t t = f->buf;
@@ -359,13 +359,28 @@ static int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size
     return 1;
 }
 
+/* Set f to the string s[0..len) being reported: in place when it is in the
+ * input (raw or not, p->cur_raw), else see set_field_copy(). 0 on failure
+ * (p->err set). */
+static inline int set_field(nd_parser_t *p, nd_field_t *f, const unsigned char *s, size_t len)
+{
+    uintptr_t a = (uintptr_t)s, lo = (uintptr_t)p->in;
+    if (a >= lo && a + len <= lo + p->in_len) {
+        f->p = (const char *)s;
+        f->len = len;
+        f->set = 1;
+        f->raw = p->cur_raw;
+        f->dec_len = p->cur_raw ? p->cur_dec : len;
+        return 1;
+    }
+    return set_field_copy(p, f, s, len);
+}
+
+/* The field is absent (its other members are then left as they were: they
+ * mean nothing until set_field()). */
 static void clear_field(nd_field_t *f)
 {
-    f->p = NULL;
-    f->len = 0;
     f->set = 0;
-    f->raw = 0;
-    f->dec_len = 0;
 }
 
 /* s[0..n) equals lower[0..n) (lowercase ASCII) ignoring ASCII case; what
@@ -489,13 +504,21 @@ static const char *json_type_name(int t)
 
 enum { T_NULL, T_BOOL, T_NUMBER, T_STRING, T_MAP, T_ARRAY };
 
+/* Reject a value of the wrong JSON type at the current field. */
+static __attribute__((noinline, cold)) int wrong_type(nd_parser_t *p, int type,
+                                                      const char *expected)
+{
+    char tmp[100];
+    return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected %s",
+                field_name(p, tmp, sizeof(tmp)), json_type_name(type), expected);
+}
+
 /*
  * A value starts (scalar or container) in the current position. Checks the
  * type of known fields. @return 1 to go on, 0 to cancel.
  */
-static int on_value(nd_parser_t *p, int type)
+static inline __attribute__((always_inline)) int on_value(nd_parser_t *p, int type)
 {
-    char tmp[100];
     if (p->depth == 0) {
         if (type != T_MAP)
             return fail(p, ND_ERR_NOT_OBJECT, "the document is %s, not a JSON object",
@@ -508,13 +531,11 @@ static int on_value(nd_parser_t *p, int type)
             return 1;
         if (is_array_key(k)) {
             if (type != T_ARRAY)
-                return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected an array",
-                            p->key_name, json_type_name(type));
+                return wrong_type(p, type, "an array");
         } else if (k == K_STANDARD) {
             return 1; /* informative only */
         } else if (type != T_STRING) {
-            return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected a string", p->key_name,
-                        json_type_name(type));
+            return wrong_type(p, type, "a string");
         }
         return 1;
     }
@@ -524,8 +545,7 @@ static int on_value(nd_parser_t *p, int type)
             return 1;
         }
         if (type != T_MAP)
-            return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected an object",
-                        field_name(p, tmp, sizeof(tmp)), json_type_name(type));
+            return wrong_type(p, type, "an object");
         return 1;
     }
     if (p->depth == 3 && p->arr_key != K_NONE) {
@@ -533,8 +553,7 @@ static int on_value(nd_parser_t *p, int type)
         int wanted = (k == K_VALUE && p->arr_key != K_INFOSOURCES) || k == K_CONTENTTYPE ||
                      (k == K_NAME && p->arr_key == K_INFOSOURCES);
         if (wanted && type != T_STRING && type != T_NULL)
-            return fail(p, ND_ERR_WRONG_TYPE, "field \"%s\" is %s, expected a string",
-                        field_name(p, tmp, sizeof(tmp)), json_type_name(type));
+            return wrong_type(p, type, "a string");
     }
     return 1;
 }
@@ -551,38 +570,52 @@ static int classify_ct(const char *s, size_t len)
 
 /* ---- yajl callbacks ---- */
 
-static int cb_string_at(nd_parser_t *p, const unsigned char *s, size_t len)
+static inline __attribute__((always_inline)) int cb_string_at(nd_parser_t *p,
+                                                              const unsigned char *s, size_t len)
 {
+    nd_field_t *f;
     if (p->depth == 1) {
         switch (p->top_key) {
         case K_URI:
-            return set_field(p, &p->uri, s, len);
+            f = &p->uri;
+            break;
         case K_HEADLINE:
-            return set_field(p, &p->headline, s, len);
+            f = &p->headline;
+            break;
         case K_BODY_TEXT:
-            return set_field(p, &p->body_text, s, len);
+            f = &p->body_text;
+            break;
         case K_BODY_HTML:
-            return set_field(p, &p->body_html, s, len);
+            f = &p->body_html;
+            break;
         case K_BODY_XHTML:
-            return set_field(p, &p->body_xhtml, s, len);
+            f = &p->body_xhtml;
+            break;
         case K_DESC_TEXT:
-            return set_field(p, &p->desc_text, s, len);
+            f = &p->desc_text;
+            break;
         case K_DESC_HTML:
-            return set_field(p, &p->desc_html, s, len);
+            f = &p->desc_html;
+            break;
         case K_VERSIONCREATED:
-            return set_field(p, &p->vtime, s, len);
+            f = &p->vtime;
+            break;
         case K_FIRSTCREATED:
-            return set_field(p, &p->ftime, s, len);
+            f = &p->ftime;
+            break;
         case K_LANGUAGE:
-            return set_field(p, &p->language, s, len);
+            f = &p->language;
+            break;
         case K_COPYRIGHTHOLDER:
-            return set_field(p, &p->holder, s, len);
+            f = &p->holder;
+            break;
         case K_SCHEMA:
             p->schema_major = version_major((const char *)s, len);
             return 1;
         default:
             return 1;
         }
+        return set_field(p, f, s, len);
     }
     if (p->depth == 2 && p->top_key == K_STANDARD) {
         if (p->ent_key == K_VERSION || p->ent_key == K_SCHEMA) {
@@ -595,8 +628,8 @@ static int cb_string_at(nd_parser_t *p, const unsigned char *s, size_t len)
     if (p->depth == 3 && p->arr_key != K_NONE) {
         switch (p->ent_key) {
         case K_VALUE:
-            if (p->arr_key == K_HEADLINES)
-                return p->arr_idx == 0 ? set_field(p, &p->headline, s, len) : 1;
+            if (p->arr_key == K_HEADLINES && p->arr_idx == 0)
+                return set_field(p, &p->headline, s, len);
             if (p->arr_key == K_BODIES || p->arr_key == K_DESCRIPTIONS)
                 return set_field(p, &p->ent_value, s, len);
             return 1;
@@ -720,9 +753,10 @@ static int body_target(const nd_parser_t *p)
            p->ent_key == K_VALUE;
 }
 
-static int cb_string(void *ctx, const unsigned char *s, size_t len)
+/* A string value (yajl's string callback; the fast walk inlines it). */
+static inline __attribute__((always_inline)) int string_value(nd_parser_t *p,
+                                                              const unsigned char *s, size_t len)
 {
-    nd_parser_t *p = ctx;
     if (p->elide_cur >= 0) {
         int k = p->elide_cur;
         p->elide_cur = -1;
@@ -742,7 +776,7 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
     return r;
 }
 
-static int enter(nd_parser_t *p, int type)
+static inline __attribute__((always_inline)) int enter(nd_parser_t *p, int type)
 {
     if (!on_value(p, type))
         return 0;
@@ -815,7 +849,7 @@ static void entry_done(nd_parser_t *p)
     }
 }
 
-static int leave(nd_parser_t *p)
+static inline __attribute__((always_inline)) int leave(nd_parser_t *p)
 {
     p->depth--;
     if (p->depth == 2 && p->arr_key != K_NONE) {
@@ -837,9 +871,21 @@ static int cb_end_array(void *ctx)
     return leave(ctx);
 }
 
-static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
+/* The first n bytes of a key, kept for messages: in place when they are in
+ * the input (which outlives the parse), else copied to buf (room for n). */
+static inline const char *key_ref(const nd_parser_t *p, const char *key, size_t n, char *buf)
 {
-    nd_parser_t *p = ctx;
+    uintptr_t a = (uintptr_t)key, lo = (uintptr_t)p->in;
+    if (a >= lo && a + n <= lo + p->in_len)
+        return key;
+    memcpy(buf, key, n);
+    return buf;
+}
+
+/* A key (yajl's map key callback; the fast walk inlines it). */
+static inline __attribute__((always_inline)) int map_key(nd_parser_t *p, const unsigned char *key,
+                                                         size_t len)
+{
     if (p->elide_cur >= 0) { /* cannot happen: the scan skips keys */
         p->elide_bad = 1;
         return 0;
@@ -848,16 +894,26 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
     if (p->depth == 1) {
         p->top_key = lookup(k, len, nd_top_keys, &p->top_idx, &p->camel);
         size_t n = len < sizeof(p->key_name) - 1 ? len : sizeof(p->key_name) - 1;
-        memcpy(p->key_name, key, n);
-        p->key_name[n] = '\0';
+        p->key_p = key_ref(p, k, n, p->key_name);
+        p->key_n = n;
     } else if ((p->depth == 3 && p->arr_key != K_NONE) ||
                (p->depth == 2 && p->top_key == K_STANDARD)) {
         p->ent_key = lookup(k, len, nd_entry_keys, &p->ent_idx, &p->camel);
         size_t n = len < sizeof(p->ent_name) - 1 ? len : sizeof(p->ent_name) - 1;
-        memcpy(p->ent_name, key, n);
-        p->ent_name[n] = '\0';
+        p->ent_p = key_ref(p, k, n, p->ent_name);
+        p->ent_n = n;
     }
     return 1;
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+    return string_value(ctx, s, len);
+}
+
+static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    return map_key(ctx, key, len);
 }
 
 static const yajl_callbacks nd_callbacks = {
@@ -933,14 +989,13 @@ static void reset_doc(nd_parser_t *p, const char *buf, size_t len)
     p->errmsg[0] = '\0';
     p->depth = 0;
     p->top_key = p->arr_key = p->ent_key = K_NONE;
-    p->key_name[0] = p->ent_name[0] = '\0';
+    p->key_p = p->ent_p = "";
+    p->key_n = p->ent_n = 0;
     p->arr_idx = 0;
-    nd_field_t *fields[] = {&p->uri,       &p->headline,   &p->language,  &p->holder,
-                            &p->infosrc,   &p->vtime,      &p->ftime,     &p->body_text,
-                            &p->body_html, &p->body_xhtml, &p->desc_text, &p->desc_html,
-                            &p->bodies.f,  &p->descs.f,    &p->ent_value};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        clear_field(fields[i]);
+    p->uri.set = p->headline.set = p->language.set = p->holder.set = p->infosrc.set = 0;
+    p->vtime.set = p->ftime.set = p->body_text.set = p->body_html.set = p->body_xhtml.set = 0;
+    p->desc_text.set = p->desc_html.set = p->bodies.f.set = p->descs.f.set = 0;
+    p->ent_value.set = 0; /* clear_field() of each */
     p->bodies.rank = p->descs.rank = CT_NONE;
     p->camel = p->v2_shape = p->schema_major = p->standard_major = 0;
     p->elide_cur = -1;
@@ -1427,7 +1482,7 @@ value:
         return 0;
     switch (s[i]) {
     case '{':
-        if (d >= ND_FAST_DEPTH || !cb_start_map(p))
+        if (d >= ND_FAST_DEPTH || !enter(p, T_MAP))
             return 0;
         arr &= ~((uint64_t)1 << d);
         d++;
@@ -1437,13 +1492,13 @@ value:
         if (i < len && s[i] == '}') {
             i++;
             d--;
-            if (!cb_end_map(p))
+            if (!leave(p))
                 return 0;
             goto after;
         }
         goto key;
     case '[':
-        if (d >= ND_FAST_DEPTH || !cb_start_array(p))
+        if (d >= ND_FAST_DEPTH || !enter(p, T_ARRAY))
             return 0;
         arr |= (uint64_t)1 << d;
         d++;
@@ -1453,7 +1508,7 @@ value:
         if (i < len && s[i] == ']') {
             i++;
             d--;
-            if (!cb_end_array(p))
+            if (!leave(p))
                 return 0;
             goto after;
         }
@@ -1462,33 +1517,32 @@ value:
         if (!fast_string(p, &i, &str, &n, &dec, 1, avx2))
             return 0;
         p->unesc_owned = dec; /* set_field() takes the decoded buffer */
-        if (!cb_string(p, str, n))
+        if (!string_value(p, str, n))
             return 0;
         goto after;
     case 't':
         if (len - i < 4 || memcmp(s + i, "true", 4) != 0)
             return 0;
         i += 4;
-        if (!cb_boolean(p, 1))
+        if (!on_value(p, T_BOOL))
             return 0;
         goto after;
     case 'f':
         if (len - i < 5 || memcmp(s + i, "false", 5) != 0)
             return 0;
         i += 5;
-        if (!cb_boolean(p, 0))
+        if (!on_value(p, T_BOOL))
             return 0;
         goto after;
     case 'n':
         if (len - i < 4 || memcmp(s + i, "null", 4) != 0)
             return 0;
         i += 4;
-        if (!cb_null(p))
+        if (!on_value(p, T_NULL))
             return 0;
         goto after;
     default: {
         /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-        size_t start = i;
         if (s[i] == '-')
             i++;
         if (i >= len || (unsigned)(s[i] - '0') > 9)
@@ -1514,7 +1568,7 @@ value:
             while (i < len && (unsigned)(s[i] - '0') <= 9)
                 i++;
         }
-        if (!cb_number(p, (const char *)s + start, i - start))
+        if (!on_value(p, T_NUMBER))
             return 0;
         goto after;
     }
@@ -1525,7 +1579,7 @@ key:
         return 0;
     if (!fast_string(p, &i, &str, &n, &dec, 0, avx2))
         return 0;
-    if (!cb_map_key(p, str, n))
+    if (!map_key(p, str, n))
         return 0;
     while (i < len && ND_FAST_WS(s[i]))
         i++;
@@ -1552,7 +1606,7 @@ after:
     if (s[i] == (arr >> (d - 1) & 1 ? ']' : '}')) {
         i++;
         d--;
-        if (!(arr >> d & 1 ? cb_end_array(p) : cb_end_map(p)))
+        if (!leave(p)) /* cb_end_array() or cb_end_map() */
             return 0;
         goto after;
     }

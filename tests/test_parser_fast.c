@@ -713,6 +713,71 @@ static void fast_json_string_bytes(void)
     nd_parser_destroy(ref);
 }
 
+/* Field names in messages come from the keys as decoded (escaped keys are
+ * copied, since their decoding buffer is reused by the next key), and a
+ * field of one document is never seen by the next. */
+static void names_and_reuse(void)
+{
+    static const struct {
+        const char *doc, *msg;
+    } bad[] = {
+        {"{\"uri\":\"u\",\"bodi\\u0065s\":[{\"v\\u0061lue\":5}]}",
+         "field \"bodies[0].value\" is a number, expected a string"},
+        {"{\"uri\":\"u\",\"he\\u0061dline\":[1]}",
+         "field \"headline\" is an array, expected a string"},
+        {"{\"uri\":\"u\",\"h\\u0065adlines\":[{\"\\u0076alue\":\"x\"},7]}",
+         "field \"headlines[1]\" is a number, expected an object"},
+        {"{\"uri\":\"u\",\"infoSources\":[{\"name\":\"a\"}],\"infoSources\":{}}",
+         "field \"infoSources\" is an object, expected an array"},
+    };
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    ND_ASSERT(fast && ref);
+    char errstr[256];
+    nd_article_t a;
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        nd_parser_t *ps[2] = {fast, ref};
+        for (int w = 0; w < 2; w++) {
+            nd_err_t e =
+                nd_parser_parse(ps[w], bad[k].doc, strlen(bad[k].doc), &a, errstr, sizeof(errstr));
+            ND_EXPECT(e == ND_ERR_WRONG_TYPE && strcmp(errstr, bad[k].msg) == 0,
+                      "doc %zu walk %d: %d %s", k, !w, (int)e, errstr);
+        }
+    }
+    /* Every field set in one document, then none of them in the next. */
+    const char *full =
+        "{\"uri\":\"a\",\"headline\":\"H\",\"language\":\"en\",\"copyrightHolder\":\"W\","
+        "\"versioncreated\":\"2024-01-02T03:04:05Z\",\"firstcreated\":\"2024-01-01T00:00:00Z\","
+        "\"body_text\":\"one\",\"body_html\":\"<p>two</p>\",\"body_xhtml\":\"<p>three</p>\","
+        "\"bodies\":[{\"value\":\"four\"}],\"infoSources\":[{\"name\":\"I\"}],"
+        "\"$schema\":\"http://www.iptc.org/std/ninjs/ninjs-schema_2.0.json\"}";
+    static const char *const next[] = {
+        "{\"uri\":\"b\",\"description_text\":\"five\"}",
+        "{\"uri\":\"b\",\"description_html\":\"<p>five</p>\"}",
+        "{\"uri\":\"b\",\"descriptions\":[{\"value\":\"five\"}]}",
+    };
+    for (int w = 0; w < 2; w++) {
+        nd_parser_t *pp = w ? ref : fast;
+        for (size_t k = 0; k < sizeof(next) / sizeof(next[0]); k++) {
+            ND_ASSERT(nd_parser_parse(pp, full, strlen(full), &a, errstr, sizeof(errstr)) == 0,
+                      "%s", errstr);
+            ND_EXPECT(a.text_len == 3 && memcmp(a.text, "one", 3) == 0 && a.source_len == 1);
+            ND_ASSERT(nd_parser_parse(pp, next[k], strlen(next[k]), &a, errstr, sizeof(errstr)) ==
+                          0,
+                      "%s", errstr);
+            ND_EXPECT(a.uri_len == 1 && a.uri[0] == 'b');
+            ND_EXPECT(a.text_len == 4 && memcmp(a.text, "five", 4) == 0, "doc %zu: %.*s", k,
+                      (int)a.text_len, a.text);
+            ND_EXPECT(a.headline_len == 0 && a.language_len == 0 && a.source_len == 0,
+                      "doc %zu: %zu %zu %zu", k, a.headline_len, a.language_len, a.source_len);
+            ND_EXPECT(a.event_time_ms == ND_TIME_NONE && a.ninjs_major == (k == 2 ? 2 : 1),
+                      "doc %zu: %d", k, a.ninjs_major);
+        }
+    }
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
 int main(void)
 {
     ND_TEST(raw_text_bodies);
@@ -724,5 +789,6 @@ int main(void)
     ND_TEST(fast_json_bad_utf8);
     ND_TEST(key_spellings);
     ND_TEST(fast_json_string_bytes);
+    ND_TEST(names_and_reuse);
     return nd_test_done();
 }
