@@ -353,7 +353,9 @@ static void engine_pass(run_t *run, int split, pass_t *out)
             if (!ok[j])
                 continue;
             if (j + 1 < nb && ok[j + 1]) {
-                nd_item_t next = {art[j + 1].uri, art[j + 1].uri_len, NULL, 0, 0, 0};
+                const nd_article_t *a = &art[j + 1];
+                nd_item_t next = {a->uri,        a->uri_len,       a->source,
+                                  a->source_len, a->event_time_ms, a->body_len};
                 nd_dedup_prefetch(dd, &next, &sig[j + 1]);
             }
             decide(run, dd, i0 + j, &art[j], &sig[j], out);
@@ -642,8 +644,7 @@ int main(int argc, char **argv)
            eq.m.f1, eq.m.ari, ep.clusters);
     printf("%-24s %12.0f %12s %8.1f %11.2f   (least time of each %d lines over the passes)\n",
            "  segment minima", n / e_segs, "", mb / e_segs, e_segs / n * 1e6, ND_SEG_LINES);
-    printf("%-24s %12.0f %12.0f %8s %11.2f   (lines %zu..: a fuller index; at its window on long "
-           "feeds)\n",
+    printf("%-24s %12.0f %12.0f %8s %11.2f   (lines %zu.. alone: a fuller index)\n",
            "  its second half", n_late / l_best, n_late / l_med, "", l_best / n_late * 1e6,
            feed.n / 2);
     if (baseline) {
