@@ -129,6 +129,50 @@ size_t nd_time_format_iso(int64_t ms, char *out, size_t out_size);
  */
 int nd_time_parse_iso(const char *s, size_t len, int64_t *ms_out);
 
+/*
+ * nd_utf8_seq: the length (2 to 4) of the strict UTF-8 sequence (no
+ * overlongs, no surrogates, nothing above U+10FFFF) that starts at s[i]
+ * (i < len, s[i] >= 0x80) and ends within s[0..len), or 0 when there is
+ * none. The one UTF-8 check of every module (ingest validates with it, the
+ * reject sink cleans raw inputs with it); inline, because the JSON walk calls
+ * it once per non-ASCII character.
+ */
+static inline size_t nd_utf8_seq(const char *s, size_t len, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned c = p[i];
+    size_t left = len - i;
+    if (c - 0xC2u <= 0xDFu - 0xC2u) /* 2 bytes: U+0080..U+07FF */
+        return left >= 2 && (p[i + 1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c - 0xE1u <= 0xECu - 0xE1u || c - 0xEEu <= 1u) /* 3 bytes, no special case */
+        return left >= 3 && (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80 ? 3 : 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c == 0xE0) {
+        n = 2;
+        lo = 0xA0; /* overlong */
+    } else if (c == 0xED) {
+        n = 2;
+        hi = 0x9F; /* surrogates */
+    } else if (c - 0xF0u <= 0xF4u - 0xF0u) {
+        n = 3;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (left <= n)
+        return 0;
+    if (p[i + 1] < lo || p[i + 1] > hi)
+        return 0;
+    for (size_t k = 2; k <= n; k++)
+        if ((p[i + k] & 0xC0) != 0x80)
+            return 0;
+    return n + 1;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -115,42 +115,6 @@ nd_err_t nd_record_cluster(nd_buf_t *out, const nd_decision_t *d)
     return ND_ERR_NO_ERROR;
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there
- * are not one (overlongs, surrogates and values past U+10FFFF included).
- */
-static size_t nd_utf8_seq_len(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return n;
-}
-
 nd_err_t nd_record_reject(nd_buf_t *out, const nd_reject_t *r)
 {
     const char *detail = r->detail ? r->detail : nd_err_str(r->reason);
@@ -168,7 +132,7 @@ nd_err_t nd_record_reject(nd_buf_t *out, const nd_reject_t *r)
     const unsigned char *s = (const unsigned char *)r->input;
     nd_buf_t clean = {0};
     for (size_t i = 0; i < len;) {
-        size_t n = nd_utf8_seq_len(s + i, len - i);
+        size_t n = s[i] < 0x80 ? 1 : nd_utf8_seq((const char *)s, len, i);
         if (n == 0) {
             if (nd_buf_append(&clean, "\xEF\xBF\xBD", 3))
                 goto nomem;

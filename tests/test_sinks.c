@@ -106,6 +106,33 @@ static void reject_replaces_invalid_utf8(void)
     nd_buf_free(&b);
 }
 
+/* The echo keeps every valid sequence and replaces each byte of an invalid
+ * one (overlong, surrogate, past U+10FFFF, cut short) by U+FFFD. */
+static void reject_echo_keeps_valid_utf8(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"\xc3\xa9\xe2\x80\x99\xf0\x9f\x93\xb0", "\xc3\xa9\xe2\x80\x99\xf0\x9f\x93\xb0"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                                 /* overlong '/' */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},                 /* a surrogate */
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
+        {"a\xe2\x80", "a\xef\xbf\xbd\xef\xbf\xbd"},                               /* cut short */
+        {"\xe0\xa0\x80\xf0\x90\x80\x80", "\xe0\xa0\x80\xf0\x90\x80\x80"}, /* smallest 3, 4 */
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        nd_buf_t b = {0};
+        nd_reject_t r = {ND_ERR_BAD_UTF8, "x", "o", 0, 0, cases[k].in, strlen(cases[k].in)};
+        ND_ASSERT(nd_record_reject(&b, &r) == ND_ERR_NO_ERROR);
+        const char *p = strstr(b.p, "\"input\":\"");
+        ND_ASSERT(p, "case %zu: no input in %s", k, b.p);
+        p += strlen("\"input\":\"");
+        size_t n = strlen(cases[k].want);
+        ND_EXPECT(!strncmp(p, cases[k].want, n) && p[n] == '"', "case %zu: got %s", k, b.p);
+        nd_buf_free(&b);
+    }
+}
+
 /* A sink that counts records per output and keeps the last key. */
 typedef struct {
     int n[ND_OUT__CNT];
@@ -202,6 +229,7 @@ int main(void)
     ND_TEST(membership_of_duplicate_and_new);
     ND_TEST(cluster_record_counts);
     ND_TEST(reject_replaces_invalid_utf8);
+    ND_TEST(reject_echo_keeps_valid_utf8);
     ND_TEST(emit_maps_verdicts_to_records);
     ND_TEST(jsonl_sink_writes_four_files);
     return nd_test_done();
