@@ -398,6 +398,9 @@ typedef struct nd_cand_s {
     uint32_t hits;
 } nd_cand_t;
 
+/* Most bands an engine can have (bands * rows <= ND_SIG_LO, rows >= 2). */
+#define ND_BANDS_MAX (ND_SIG_LO / 2)
+
 struct nd_dedup_s {
     nd_dedup_conf_t conf;
     char *preferred;     /* owned copy of conf.preferred_sources */
@@ -406,10 +409,10 @@ struct nd_dedup_s {
     const nd_sign_kernel_t *kern;
     nd_pool_t arts, clus;
     nd_itab_t uri_tab, text_tab, clu_tab;
-    nd_itab_t *band_tab;               /* conf.bands tables */
-    uint64_t band_seed[ND_SIG_LO / 2]; /* nd_band_seed() of each band (ND_BANDS_MAX) */
-    nd_heap_ent_t *heap;               /* min-heap on (time_s, age); the times are copied in, so
-                                        * that sifting reads records only on equal times */
+    nd_itab_t *band_tab;              /* conf.bands tables */
+    uint64_t band_seed[ND_BANDS_MAX]; /* nd_band_seed() of each band */
+    nd_heap_ent_t *heap;              /* min-heap on (time_s, age); the times are copied in, so
+                                       * that sifting reads records only on equal times */
     uint32_t heap_len, heap_cap;
     int64_t watermark; /* greatest event time seen; INT64_MIN before any */
     int64_t epoch_ms;  /* article times are seconds since this (the first time seen) */
@@ -443,9 +446,6 @@ static inline nd_clu_t *nd_clu(const nd_dedup_t *dd, uint32_t idx)
     return (nd_clu_t *)nd_pool_get(&dd->clus, idx);
 }
 
-/* Most bands an engine can have (bands * rows <= ND_SIG_LO, rows >= 2). */
-#define ND_BANDS_MAX (ND_SIG_LO / 2)
-
 /* lsh.c */
 /*
  * nd_band_hash: the table key of band `band` of the low slots lo (unpacked).
@@ -453,7 +453,7 @@ static inline nd_clu_t *nd_clu(const nd_dedup_t *dd, uint32_t idx)
  * hashed with a multiply-xorshift mix (not XXH3: it is a table key, not a
  * similarity hash, and it is computed 32 times per add and per eviction).
  * nd_band_seed() and nd_band_mix() are its first and last steps, for the
- * unrolled 2-row loops (nd_band_hashes, nd_dedup_prefetch).
+ * 2-row keys below (nd_band_key2).
  */
 static inline uint64_t nd_band_seed(uint64_t seed, uint32_t band)
 {
@@ -477,15 +477,20 @@ static inline uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t
         x = (x ^ p[rows - 1]) * ND_BAND_MUL;
     return nd_band_mix(x);
 }
+/* nd_band_key2: nd_band_hash() of band b for 2 rows whose stored slots are
+ * s0 and s1, with dd->band_seed. */
+static inline uint64_t nd_band_key2(const nd_dedup_t *dd, uint32_t b, uint32_t s0, uint32_t s1)
+{
+    return nd_band_mix((dd->band_seed[b] ^ ((uint64_t)s0 | (uint64_t)s1 << 16)) * ND_BAND_MUL);
+}
 #if ND_LO_BITS == 12
-/* nd_band_hash2: nd_band_hash() of band b for 2 rows, from the packed low
- * slots plo (the band is the 3 bytes at 3 b) and dd->band_seed. */
+/* nd_band_hash2: nd_band_key2() from the packed low slots plo (band b is the
+ * 3 bytes at 3 b). */
 static inline uint64_t nd_band_hash2(const nd_dedup_t *dd, const uint8_t *plo, uint32_t b)
 {
     const uint8_t *q = plo + 3 * b;
     uint32_t v24 = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
-    uint64_t v = (uint64_t)(v24 & 0xfff) | (uint64_t)(v24 >> 12) << 16;
-    return nd_band_mix((dd->band_seed[b] ^ v) * ND_BAND_MUL);
+    return nd_band_key2(dd, b, v24 & 0xfff, v24 >> 12);
 }
 #endif
 /* nd_lo_unpack: the ND_SIG_LO stored low slots of p as integers. */
@@ -499,10 +504,10 @@ static inline uint32_t nd_bands_all(const nd_dedup_t *dd)
 {
     return dd->conf.bands >= 32 ? UINT32_MAX : (1u << dd->conf.bands) - 1;
 }
-/* nd_sig_pack: the stored form of a signature: low slots unpacked (lo, for band
- * keys) and packed (plo), high slots packed (hi), the folded digit mask. */
-void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_BYTES],
-                 uint8_t hi[ND_HI_BYTES], nd_nmask_t *mask);
+/* nd_sig_pack: the stored form of a signature: low slots packed (plo; band
+ * keys are hashed from it), high slots packed (hi), the folded digit mask. */
+void nd_sig_pack(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES], uint8_t hi[ND_HI_BYTES],
+                 nd_nmask_t *mask);
 /*
  * nd_lsh_similarity: the verified similarity of two packed signatures with set
  * sizes na, nb and digit masks ma, mb: estimated containment (Jaccard for tiny

@@ -659,7 +659,6 @@ uint32_t nd_dedup_index_article(nd_dedup_t *dd, uint64_t uh, int64_t t, const nd
 
 /* A signature in the forms the index uses (nd_sig_pack) and its band keys. */
 struct sig_keys_s {
-    uint16_t lo[ND_SIG_LO];
     uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
     nd_nmask_t mask;
     uint64_t bh[ND_BANDS_MAX];
@@ -667,7 +666,7 @@ struct sig_keys_s {
 
 static void sig_keys(const nd_dedup_t *dd, const nd_sig_t *sig, struct sig_keys_s *k)
 {
-    nd_sig_pack(sig, k->lo, k->plo, k->hi, &k->mask);
+    nd_sig_pack(sig, k->plo, k->hi, &k->mask);
     nd_band_hashes(dd, k->plo, nd_bands_all(dd), k->bh);
 }
 
@@ -716,9 +715,8 @@ void nd_dedup_prefetch(const nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t
         return; /* other shapes: the add's own loads */
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
         const nd_itab_t *t = &dd->band_tab[b];
-        uint64_t v = (uint64_t)(sig->slots[2 * b] & ND_LO_MASK) |
-                     (uint64_t)(sig->slots[2 * b + 1] & ND_LO_MASK) << 16;
-        uint64_t h = nd_band_mix((dd->band_seed[b] ^ v) * ND_BAND_MUL);
+        uint64_t h =
+            nd_band_key2(dd, b, sig->slots[2 * b] & ND_LO_MASK, sig->slots[2 * b + 1] & ND_LO_MASK);
         if (t->t[1])
             __builtin_prefetch(&t->t[1][(uint32_t)h & t->mask[1]]);
     }

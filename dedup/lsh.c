@@ -53,22 +53,21 @@ void nd_lo_unpack(const uint8_t *p, uint16_t lo[ND_SIG_LO])
         lo[i] = (uint16_t)nd_lo_get(p, i);
 }
 
-void nd_sig_pack(const nd_sig_t *sig, uint16_t lo[ND_SIG_LO], uint8_t plo[ND_LO_BYTES],
-                 uint8_t hi[ND_HI_BYTES], nd_nmask_t *mask)
+void nd_sig_pack(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES], uint8_t hi[ND_HI_BYTES],
+                 nd_nmask_t *mask)
 {
-    for (int i = 0; i < ND_SIG_LO; i++)
-        lo[i] = (uint16_t)(sig->slots[i] & ND_LO_MASK);
+    const uint32_t *lo = sig->slots; /* stored: the low ND_LO_BITS of each */
 #if ND_LO_BITS == 12
     for (int i = 0; i < ND_SIG_LO / 2; i++) {
-        uint32_t v = (uint32_t)lo[2 * i] | (uint32_t)lo[2 * i + 1] << 12;
+        uint32_t v = (lo[2 * i] & ND_LO_MASK) | (lo[2 * i + 1] & ND_LO_MASK) << 12;
         plo[3 * i] = (uint8_t)v;
         plo[3 * i + 1] = (uint8_t)(v >> 8);
         plo[3 * i + 2] = (uint8_t)(v >> 16);
     }
 #else
     for (int i = 0; i < ND_SIG_LO; i++) {
-        plo[2 * i] = (uint8_t)lo[i];
-        plo[2 * i + 1] = (uint8_t)(lo[i] >> 8);
+        plo[2 * i] = (uint8_t)(lo[i] & ND_LO_MASK);
+        plo[2 * i + 1] = (uint8_t)((lo[i] & ND_LO_MASK) >> 8);
     }
 #endif
 #if ND_HI_BITS == 8

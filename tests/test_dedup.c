@@ -167,11 +167,10 @@ static void lookalikes_stay_apart(void)
     nd_sig_t a, b;
     nd_dedup_sign(dd, earn_a, strlen(earn_a), &a);
     nd_dedup_sign(dd, earn_b, strlen(earn_b), &b);
-    uint16_t ulo[ND_SIG_LO];
     uint8_t alo[ND_LO_BYTES], blo[ND_LO_BYTES], ahi[ND_HI_BYTES], bhi[ND_HI_BYTES];
     nd_nmask_t am, bm;
-    nd_sig_pack(&a, ulo, alo, ahi, &am);
-    nd_sig_pack(&b, ulo, blo, bhi, &bm);
+    nd_sig_pack(&a, alo, ahi, &am);
+    nd_sig_pack(&b, blo, bhi, &bm);
     double with = nd_lsh_similarity(alo, ahi, a.n_shingles, am, blo, bhi, b.n_shingles, bm);
     double without = nd_lsh_similarity(alo, ahi, a.n_shingles, 0, blo, bhi, b.n_shingles, 0);
     ND_EXPECT(with < without, "numbers lower the score: %.3f vs %.3f", with, without);
@@ -764,7 +763,8 @@ static void band_key_once_per_cluster(void)
     uint16_t lo[ND_SIG_LO], olo[ND_SIG_LO];
     uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
     nd_nmask_t m;
-    nd_sig_pack(&sig, lo, plo, hi, &m);
+    nd_sig_pack(&sig, plo, hi, &m);
+    nd_lo_unpack(plo, lo);
     nd_lo_unpack(art_of(dd, "u:2")->lo, olo);
     uint32_t shared = 0, r = dd->conf.rows;
     for (uint32_t b = 0; b < bands; b++)
@@ -784,7 +784,8 @@ static void band_key_once_per_cluster(void)
      * nothing over from e:1 */
     uint32_t lk = 0;
     nd_dedup_sign(dd, earn_b, strlen(earn_b), &sig);
-    nd_sig_pack(&sig, lo, plo, hi, &m);
+    nd_sig_pack(&sig, plo, hi, &m);
+    nd_lo_unpack(plo, lo);
     nd_lo_unpack(art_of(dd, "e:1")->lo, olo);
     for (uint32_t b = 0; b < bands; b++)
         lk |= (uint32_t)!memcmp(lo + b * r, olo + b * r, r * sizeof(lo[0])) << b;
@@ -835,11 +836,10 @@ static void slot_matches_count(void)
         for (int i = ND_SIG_LO; i < ND_SIG_SLOTS; i++)
             want_hi +=
                 (a.slots[i] & ((1u << ND_HI_BITS) - 1)) == (b.slots[i] & ((1u << ND_HI_BITS) - 1));
-        uint16_t lo[ND_SIG_LO];
         uint8_t alo[ND_LO_BYTES], ahi[ND_HI_BYTES], blo[ND_LO_BYTES], bhi[ND_HI_BYTES];
         nd_nmask_t m;
-        nd_sig_pack(&a, lo, alo, ahi, &m);
-        nd_sig_pack(&b, lo, blo, bhi, &m);
+        nd_sig_pack(&a, alo, ahi, &m);
+        nd_sig_pack(&b, blo, bhi, &m);
         int got_lo, got_hi;
         nd_lsh_slot_matches(alo, ahi, blo, bhi, &got_lo, &got_hi);
         ND_ASSERT(got_lo == want_lo && got_hi == want_hi,
@@ -991,10 +991,12 @@ static void band_hashes_match_reference(void)
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
             sig.slots[i] = (uint32_t)(x >> 29);
         }
-        uint16_t lo[ND_SIG_LO];
+        uint16_t lo[ND_SIG_LO]; /* the reference's input: the stored low slots */
+        for (int i = 0; i < ND_SIG_LO; i++)
+            lo[i] = (uint16_t)(sig.slots[i] & ND_LO_MASK);
         uint8_t plo[ND_LO_BYTES], hi[ND_HI_BYTES];
         nd_nmask_t m;
-        nd_sig_pack(&sig, lo, plo, hi, &m);
+        nd_sig_pack(&sig, plo, hi, &m);
         uint64_t all[ND_BANDS_MAX], part[ND_BANDS_MAX];
         memset(part, 0, sizeof(part));
         nd_band_hashes(dd, plo, nd_bands_all(dd), all);
