@@ -30,4 +30,4 @@ echo "== (c) 4 KB articles (Reuters stories padded to 4096 bytes, two replicas)"
   --seed 43 --out "$out/r4k.jsonl" --truth "$out/r4k.tsv"
 "$bench" --feed "$out/r4k.jsonl" --truth "$out/r4k.tsv" --repeat 5
 "$bench" --feed "$out/r4k.jsonl" --truth "$out/r4k.tsv" --repeat 3 --kernel scalar --no-baseline \
-  | sed -n '2p;4,5p;7,11p'
+  | sed -n '2p;4,7p;9,12p'
