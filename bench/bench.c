@@ -8,7 +8,7 @@
  * nd_parser_parse -> nd_dedup_sign -> nd_dedup_add over every line with a
  * fresh parser and engine, so passes are independent and the timing covers
  * exactly the engine path. Timed passes take the lines in batches, as
- * `newsdedup dedup` does (parse and sign a batch, then add its articles in
+ * `newsdedup dedup` does (parse a batch, sign it, then add its articles in
  * order, prefetching one ahead). Reported in one run:
  *  - throughput (articles/s and input MB/s on one core), best and median of
  *    --repeat passes; the sum of each 1024-line segment's least time over
@@ -286,7 +286,7 @@ static void decide(run_t *run, nd_dedup_t *dd, size_t i, const nd_article_t *art
 
 /*
  * engine_pass: one pass of the engine over the feed. Timed passes drive it
- * as `newsdedup dedup` does: a batch of ND_BENCH_BATCH lines is parsed and
+ * as `newsdedup dedup` does: a batch of ND_BENCH_BATCH lines is parsed, then
  * signed, then its articles are added in order, each after a prefetch of the
  * next one's index buckets (nd_dedup_prefetch). With split, the clock is read
  * around each stage of each article instead, one article at a time.
@@ -336,19 +336,22 @@ static void engine_pass(run_t *run, int split, pass_t *out)
                     out->t_parse += now_s() - ta;
                 continue;
             }
-            tb = split ? now_s() : 0;
+            if (!split)
+                continue; /* signed below, after the whole batch is parsed */
+            tb = now_s();
             nd_dedup_sign(dd, art[j].text, art[j].text_len, &sig[j]);
-            if (split) {
-                tc = now_s();
-                decide(run, dd, i, &art[j], &sig[j], out);
-                td = now_s();
-                out->t_parse += tb - ta;
-                out->t_sign += tc - tb;
-                out->t_add += td - tc;
-            }
+            tc = now_s();
+            decide(run, dd, i, &art[j], &sig[j], out);
+            td = now_s();
+            out->t_parse += tb - ta;
+            out->t_sign += tc - tb;
+            out->t_add += td - tc;
         }
         if (split)
             continue;
+        for (size_t j = 0; j < nb; j++)
+            if (ok[j])
+                nd_dedup_sign(dd, art[j].text, art[j].text_len, &sig[j]);
         for (size_t j = 0; j < nb; j++) {
             if (!ok[j])
                 continue;
