@@ -32,10 +32,10 @@ _Static_assert((1u << ND_SIG_SLOT_BITS) == ND_SIG_SLOTS, "ND_SIG_SLOTS must be 2
 #define ND_MIX_C2      0x85EBCA77u
 
 /*
- * A signature kernel: the whole signature of text[0..len) with shingles of k
- * tokens (tokenising, token hashes, shingle fold, densification; see
- * sign_int.h). Every kernel must give the same signature as the scalar
- * reference for every input.
+ * A signature kernel: the one-permutation slots of text[0..len) with shingles
+ * of k tokens (tokenising, token hashes, shingle fold; see sign_int.h),
+ * before densification, which nd_sign_with() does for every kernel. Every
+ * kernel must give the same signature as the scalar reference for every input.
  */
 typedef void (*nd_sign_kernel_fn)(uint32_t k, uint64_t seed, const char *text, size_t len,
                                   nd_sig_t *sig);
@@ -84,11 +84,36 @@ void nd_sign_kernel_neon(uint32_t k, uint64_t seed, const char *text, size_t len
 const nd_sign_kernel_t *nd_sign_kernel_find(const char *name);
 
 /*
- * nd_sign_with: sign text with the given kernel (the body of nd_dedup_sign,
- * exposed for tests and the bench). k = tokens per shingle.
+ * The first ND_DENSIFY_TAB targets of the densification probe sequence of
+ * each slot for one seed (nd_densify_tab_init), so that densifying a short
+ * text (many empty slots) reads a byte per probe instead of hashing.
  */
-void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const char *text,
-                  size_t len, nd_sig_t *sig);
+#define ND_DENSIFY_TAB 16
+typedef struct nd_densify_tab_s {
+    uint64_t seed;
+    uint8_t probe[ND_SIG_SLOTS][ND_DENSIFY_TAB]; /* probe[j][a - 1]: attempt a of slot j */
+} nd_densify_tab_t;
+
+/* nd_densify_tab_init: the table of seed. */
+void nd_densify_tab_init(nd_densify_tab_t *tab, uint64_t seed);
+
+/*
+ * nd_sign_densify: fill the empty slots by optimal densification (Shrivastava,
+ * ICML 2017): slot j borrows the value of the first originally non-empty slot
+ * in a pseudo-random probe sequence seeded by j, which keeps the collision
+ * probability of two signatures equal to their Jaccard similarity. All-empty
+ * slots stay empty. tab: the probes of seed (nd_densify_tab_init), or NULL
+ * (computed); the result is the same.
+ */
+void nd_sign_densify(uint64_t seed, const nd_densify_tab_t *tab, uint32_t slots[ND_SIG_SLOTS]);
+
+/*
+ * nd_sign_with: sign text with the given kernel, then densify (the body of
+ * nd_dedup_sign, exposed for tests and the bench). k = tokens per shingle;
+ * tab: as for nd_sign_densify().
+ */
+void nd_sign_with(const nd_sign_kernel_t *kern, const nd_densify_tab_t *tab, uint32_t k,
+                  uint64_t seed, const char *text, size_t len, nd_sig_t *sig);
 
 /* ------------------------------------------------------------ pool, table */
 
@@ -411,6 +436,7 @@ struct nd_dedup_s {
     nd_itab_t uri_tab, text_tab, clu_tab;
     nd_itab_t *band_tab;              /* conf.bands tables */
     uint64_t band_seed[ND_BANDS_MAX]; /* nd_band_seed() of each band */
+    nd_densify_tab_t dens;            /* densification probes of conf.seed */
     nd_heap_ent_t *heap;              /* min-heap on (time_s, age); the times are copied in, so
                                        * that sifting reads records only on equal times */
     uint32_t heap_len, heap_cap;

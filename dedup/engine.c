@@ -207,6 +207,7 @@ nd_dedup_t *nd_dedup_new(const nd_dedup_conf_t *conf, char *errstr, size_t errst
         nd_itab_init(&dd->band_tab[b], band_hash_fn, dd, b);
         dd->band_seed[b] = nd_band_seed(conf->seed, b);
     }
+    nd_densify_tab_init(&dd->dens, conf->seed);
     return dd;
 }
 
@@ -243,8 +244,8 @@ const char *nd_dedup_kernel_name(const nd_dedup_t *dd)
 
 nd_err_t nd_dedup_sign(const nd_dedup_t *dd, const char *text, size_t len, nd_sig_t *sig)
 {
-    nd_sign_with(dd->kern, dd->conf.shingle_tokens, dd->conf.seed, text ? text : "", text ? len : 0,
-                 sig);
+    nd_sign_with(dd->kern, &dd->dens, dd->conf.shingle_tokens, dd->conf.seed, text ? text : "",
+                 text ? len : 0, sig);
     return ND_ERR_NO_ERROR;
 }
 

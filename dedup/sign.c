@@ -62,9 +62,17 @@ static inline uint32_t nd_densify_probe(uint64_t seed, uint32_t j, uint32_t a)
     return (uint32_t)(x >> (64 - ND_SIG_SLOT_BITS));
 }
 
+void nd_densify_tab_init(nd_densify_tab_t *tab, uint64_t seed)
+{
+    tab->seed = seed;
+    for (uint32_t j = 0; j < ND_SIG_SLOTS; j++)
+        for (uint32_t a = 1; a <= ND_DENSIFY_TAB; a++)
+            tab->probe[j][a - 1] = (uint8_t)nd_densify_probe(seed, j, a);
+}
+
 /* The slots that are empty form a bit set (bit j: slot j); only empty slots are
  * written, so a probe reads a value the fill cannot have changed. */
-void nd_sign_densify(uint64_t seed, uint32_t slots[ND_SIG_SLOTS])
+void nd_sign_densify(uint64_t seed, const nd_densify_tab_t *tab, uint32_t slots[ND_SIG_SLOTS])
 {
     uint64_t empty[ND_SIG_SLOTS / 64] = {0}, any = 0, all = ~0ULL;
 #if defined(__SSE2__)
@@ -83,11 +91,25 @@ void nd_sign_densify(uint64_t seed, uint32_t slots[ND_SIG_SLOTS])
     }
     if (any == 0 || all == ~0ULL)
         return;
+    if (tab && tab->seed != seed)
+        tab = NULL;
 #define ND_IS_EMPTY(d) (empty[(d) >> 6] >> ((d)&63) & 1)
     for (uint32_t w = 0; w < ND_SIG_SLOTS / 64; w++) {
         for (uint64_t m = empty[w]; m; m &= m - 1) {
             uint32_t j = 64 * w + (uint32_t)__builtin_ctzll(m);
-            uint32_t a = 1, d = nd_densify_probe(seed, j, a);
+            uint32_t a = 1, d;
+            if (tab) { /* the first ND_DENSIFY_TAB attempts from the table */
+                const uint8_t *pr = tab->probe[j];
+                for (d = pr[0]; ND_IS_EMPTY(d) && a < ND_DENSIFY_TAB; d = pr[a++])
+                    ;
+                if (!ND_IS_EMPTY(d)) {
+                    slots[j] = slots[d];
+                    continue;
+                }
+                d = nd_densify_probe(seed, j, ++a);
+            } else {
+                d = nd_densify_probe(seed, j, a);
+            }
             while (ND_IS_EMPTY(d)) {
                 if (++a > 4096) { /* astronomically unlikely; stay deterministic */
                     d = j;
@@ -103,11 +125,12 @@ void nd_sign_densify(uint64_t seed, uint32_t slots[ND_SIG_SLOTS])
 #undef ND_IS_EMPTY
 }
 
-/* nd_sign_with: the kernel does it all (see sign_int.h). */
-void nd_sign_with(const nd_sign_kernel_t *kern, uint32_t k, uint64_t seed, const char *text,
-                  size_t len, nd_sig_t *sig)
+/* nd_sign_with: the kernel (see sign_int.h), then densification. */
+void nd_sign_with(const nd_sign_kernel_t *kern, const nd_densify_tab_t *tab, uint32_t k,
+                  uint64_t seed, const char *text, size_t len, nd_sig_t *sig)
 {
     kern->fn(k, seed, text, len, sig);
+    nd_sign_densify(seed, tab, sig->slots);
 }
 
 /* ---------------------------------------------------------- wire encoding */

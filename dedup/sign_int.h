@@ -11,7 +11,8 @@
  *  2. a fold turns each window of k token hashes into one shingle hash
  *     (nd_shingle_mix) and keeps the per-slot minimum: one-permutation MinHash,
  *     the top ND_SIG_SLOT_BITS bits pick the slot;
- *  3. empty slots are filled by optimal densification (nd_sign_densify).
+ *  3. empty slots are filled by optimal densification (nd_sign_densify), which
+ *     nd_sign_with() does after the kernel.
  * Every kernel must give exactly the scalar kernel's signature.
  */
 #ifndef ND_SIGN_INT_H
@@ -41,15 +42,6 @@
  * two segments) was ~2% faster than 1024 and ~4% than 512; the drive's
  * stack buffers take ~29 KB. */
 #define ND_SEG_BYTES 2048
-
-/*
- * nd_sign_densify: fill the empty slots by optimal densification (Shrivastava,
- * ICML 2017): slot j borrows the value of the first originally non-empty slot
- * in a pseudo-random probe sequence seeded by j, which keeps the collision
- * probability of two signatures equal to their Jaccard similarity. All-empty
- * slots stay empty.
- */
-void nd_sign_densify(uint64_t seed, uint32_t slots[ND_SIG_SLOTS]);
 
 /*
  * Token hashing. A token of at most 16 bytes (nearly every word) is read as two
@@ -443,7 +435,6 @@ static ND_ALWAYS_INLINE void nd_sign_drive(uint32_t k, uint64_t seed, const char
         sig->n_shingles = (uint32_t)(ntok - k + 1);
     }
     sig->num_mask = num_mask;
-    nd_sign_densify(seed, sig->slots);
 }
 
 #endif

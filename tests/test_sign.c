@@ -113,7 +113,7 @@ static void kat_every_kernel(void)
             int ti = i < 5 ? (int)i : (i == 5 ? 2 : 4);
             const char *t = kat_text(ti, &len);
             nd_sig_t sig;
-            nd_sign_with(kern, kats[i].k, SEED, t, len, &sig);
+            nd_sign_with(kern, NULL, kats[i].k, SEED, t, len, &sig);
             uint64_t d = sig_digest(&sig);
             if (print)
                 printf("%s %s 0x%016llxULL\n", names[n], kats[i].name, (unsigned long long)d);
@@ -135,9 +135,10 @@ static void kernels_equal_on_random_input(void)
         uint32_t k = 1 + (uint32_t)(rng_next(&s) % 9);
         size_t len = make_text(rng_next(&s), ntok, big, sizeof(big));
         nd_sig_t a, b;
-        nd_sign_with(ref, k, SEED + (uint64_t)round, big, len, &a);
+        nd_sign_with(ref, NULL, k, SEED + (uint64_t)round, big, len, &a);
         for (int n = 1; names[n]; n++) {
-            nd_sign_with(nd_sign_kernel_find(names[n]), k, SEED + (uint64_t)round, big, len, &b);
+            nd_sign_with(nd_sign_kernel_find(names[n]), NULL, k, SEED + (uint64_t)round, big, len,
+                         &b);
             ND_ASSERT(sig_eq(&a, &b), "kernel %s differs: round %d ntok %zu k %u", names[n], round,
                       ntok, k);
             compared++;
@@ -149,21 +150,60 @@ static void kernels_equal_on_random_input(void)
         ND_EXPECT(compared > 0);
 }
 
+/*
+ * Densification from the seed's probe table (what the engine does) equals
+ * densification that hashes every probe, on every kernel: texts of 0 to 300
+ * tokens (short ones leave most slots empty, so probes run past the table's
+ * ND_DENSIFY_TAB attempts), k of 1 to 9, and a table built for another seed
+ * (ignored).
+ */
+static void densify_table_matches(void)
+{
+    const char *const *names = nd_sign_kernels();
+    static nd_densify_tab_t tab, other;
+    nd_densify_tab_init(&tab, SEED);
+    nd_densify_tab_init(&other, SEED + 1);
+    uint64_t s = 11;
+    int long_probes = 0;
+    for (int round = 0; round < 600; round++) {
+        size_t ntok = round < 100 ? (size_t)round / 10 : rng_next(&s) % 300;
+        uint32_t k = 1 + (uint32_t)(rng_next(&s) % 9);
+        size_t len = make_text(rng_next(&s), ntok, big, sizeof(big));
+        for (int n = 0; names[n]; n++) {
+            const nd_sign_kernel_t *kern = nd_sign_kernel_find(names[n]);
+            nd_sig_t a, b, c;
+            nd_sign_with(kern, NULL, k, SEED, big, len, &a);
+            nd_sign_with(kern, &tab, k, SEED, big, len, &b);
+            nd_sign_with(kern, &other, k, SEED, big, len, &c);
+            ND_ASSERT(sig_eq(&a, &b) && sig_eq(&a, &c), "kernel %s: round %d ntok %zu k %u",
+                      names[n], round, ntok, k);
+        }
+        /* how often a probe sequence outran the table */
+        nd_sig_t raw;
+        nd_sign_kernel_find("scalar")->fn(k, SEED, big, len, &raw);
+        int empty = 0;
+        for (int j = 0; j < ND_SIG_SLOTS; j++)
+            empty += raw.slots[j] == ND_SLOT_EMPTY;
+        long_probes += empty > ND_SIG_SLOTS - 8 && empty < ND_SIG_SLOTS;
+    }
+    ND_EXPECT(long_probes > 10, "only %d signatures with 120+ empty slots", long_probes);
+}
+
 static void empty_and_one_token(void)
 {
     nd_sig_t e, w;
-    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "", 0, &e);
+    nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, "", 0, &e);
     ND_EXPECT(e.n_shingles == 0);
     for (int i = 0; i < ND_SIG_SLOTS; i++)
         ND_EXPECT(e.slots[i] == ND_SLOT_EMPTY);
-    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "word", 4, &w);
+    nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, "word", 4, &w);
     ND_EXPECT(w.n_shingles == 1);
     for (int i = 0; i < ND_SIG_SLOTS; i++)
         ND_EXPECT(w.slots[i] == w.slots[0] && w.slots[i] != ND_SLOT_EMPTY,
                   "densified from the one shingle");
     ND_EXPECT(w.num_mask == 0);
     nd_sig_t d;
-    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "q3 2025", 7, &d);
+    nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, "q3 2025", 7, &d);
     ND_EXPECT(__builtin_popcountll(d.num_mask) >= 1 && d.n_shingles == 1);
 }
 
@@ -197,12 +237,12 @@ static void cjk_half_copy_is_similar(void)
     memcpy(b, a, lb);
     nd_sig_t sa, sb, sc;
     const nd_sign_kernel_t *k = nd_sign_kernel_find(NULL);
-    nd_sign_with(k, 4, SEED, a, la, &sa);
-    nd_sign_with(k, 4, SEED, b, lb, &sb);
+    nd_sign_with(k, NULL, 4, SEED, a, la, &sa);
+    nd_sign_with(k, NULL, 4, SEED, b, lb, &sb);
     double j = agree(&sa, &sb);
     ND_EXPECT(j > 0.3 && j < 0.7, "half copy Jaccard estimate %.3f", j);
     make_text(5, 300, big, sizeof(big));
-    nd_sign_with(k, 4, SEED, big, strlen(big), &sc);
+    nd_sign_with(k, NULL, 4, SEED, big, strlen(big), &sc);
     ND_EXPECT(agree(&sa, &sc) < 0.05, "unrelated texts agree %.3f", agree(&sa, &sc));
 }
 
@@ -219,8 +259,8 @@ static void jaccard_estimate_is_unbiased(void)
             lb += (size_t)sprintf(b + lb, "%sw%dx%d", i ? " " : "", i < 500 ? i : i + 5000, t);
         }
         nd_sig_t sa, sb;
-        nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, a, la, &sa);
-        nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, b, lb, &sb);
+        nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, a, la, &sa);
+        nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, b, lb, &sb);
         sum += agree(&sa, &sb);
     }
     double mean = sum / trials, want = 497.0 / 1503.0;
@@ -282,7 +322,7 @@ static void tokens_independent_of_blocks(void)
             memcpy(b + lb, a + i, e - i);
             lb += e - i;
             nd_sig_t one;
-            nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, a + i, e - i, &one);
+            nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, a + i, e - i, &one);
             ND_ASSERT(one.n_shingles == 1);
             want_mask |= one.num_mask;
             ntok_a++;
@@ -293,8 +333,8 @@ static void tokens_independent_of_blocks(void)
         for (int n = 0; names[n]; n++) {
             const nd_sign_kernel_t *kern = nd_sign_kernel_find(names[n]);
             nd_sig_t sa, sb;
-            nd_sign_with(kern, 4, SEED, a, la, &sa);
-            nd_sign_with(kern, 4, SEED, b, lb, &sb);
+            nd_sign_with(kern, NULL, 4, SEED, a, la, &sa);
+            nd_sign_with(kern, NULL, 4, SEED, b, lb, &sb);
             ND_ASSERT(!memcmp(sa.slots, sb.slots, sizeof(sa.slots)) && sa.num_mask == sb.num_mask &&
                           sa.n_shingles == sb.n_shingles,
                       "kernel %s round %d: blanks changed the signature", names[n], round);
@@ -307,8 +347,10 @@ static void tokens_independent_of_blocks(void)
     }
     /* a digit anywhere in a token marks it, wherever the token sits */
     nd_sig_t x, y;
-    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "abcdefghijklmnopqrstuvwxyz", 26, &x);
-    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, "abcdefghijklmnopqrstuvwxy9", 26, &y);
+    nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, "abcdefghijklmnopqrstuvwxyz", 26,
+                 &x);
+    nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, "abcdefghijklmnopqrstuvwxy9", 26,
+                 &y);
     ND_EXPECT(x.num_mask == 0 && __builtin_popcountll(y.num_mask) == 1);
 }
 
@@ -344,13 +386,13 @@ static void token_lengths_and_digits(void)
                     }
                 }
                 nd_sig_t a, b;
-                nd_sign_with(ref, 4, SEED, t, len, &a);
+                nd_sign_with(ref, NULL, 4, SEED, t, len, &a);
                 ND_ASSERT(__builtin_popcountll(a.num_mask) == (dp >= 0),
                           "len %zu digit at %d: num_mask %llx", l, dp,
                           (unsigned long long)a.num_mask);
                 ND_ASSERT(a.n_shingles == (uint32_t)ntok - 3);
                 for (int n = 1; names[n]; n++) {
-                    nd_sign_with(nd_sign_kernel_find(names[n]), 4, SEED, t, len, &b);
+                    nd_sign_with(nd_sign_kernel_find(names[n]), NULL, 4, SEED, t, len, &b);
                     ND_ASSERT(sig_eq(&a, &b),
                               "kernel %s: token of %zu bytes, digit at %d, %d from the end",
                               names[n], l, dp, q);
@@ -392,9 +434,9 @@ static void group_token_lengths(void)
             }
             for (uint32_t k = 1; k <= 7; k += 3) {
                 nd_sig_t a, b;
-                nd_sign_with(ref, k, SEED, t, len, &a);
+                nd_sign_with(ref, NULL, k, SEED, t, len, &a);
                 for (int n = 1; names[n]; n++) {
-                    nd_sign_with(nd_sign_kernel_find(names[n]), k, SEED, t, len, &b);
+                    nd_sign_with(nd_sign_kernel_find(names[n]), NULL, k, SEED, t, len, &b);
                     ND_ASSERT(sig_eq(&a, &b),
                               "kernel %s: tokens of %zu bytes at %d mod 8 (%s), k %u", names[n],
                               lens[li], at % 8, at < 8 ? "random" : "ones", k);
@@ -430,10 +472,10 @@ static void every_length(void)
         memcpy(t, big + full - len, len); /* the end of the text: a cut word first */
         uint64_t want = XXH3_64bits_withSeed(t, len, SEED);
         nd_sig_t a, b;
-        nd_sign_with(ref, 4, SEED, t, len, &a);
+        nd_sign_with(ref, NULL, 4, SEED, t, len, &a);
         ND_EXPECT(a.text_hash == want, "scalar text_hash, %zu bytes", len);
         for (int n = 1; names[n]; n++) {
-            nd_sign_with(nd_sign_kernel_find(names[n]), 4, SEED, t, len, &b);
+            nd_sign_with(nd_sign_kernel_find(names[n]), NULL, 4, SEED, t, len, &b);
             ND_EXPECT(b.text_hash == want, "kernel %s text_hash, %zu bytes", names[n], len);
             ND_EXPECT(sig_eq(&a, &b), "kernel %s differs, %zu bytes", names[n], len);
             checked++;
@@ -450,7 +492,7 @@ static void wire_round_trip(void)
 {
     nd_sig_t s, d;
     size_t len = make_text(3, 200, big, sizeof(big));
-    nd_sign_with(nd_sign_kernel_find("scalar"), 4, SEED, big, len, &s);
+    nd_sign_with(nd_sign_kernel_find("scalar"), NULL, 4, SEED, big, len, &s);
     uint8_t w[ND_SIG_WIRE_SIZE];
     nd_sig_encode(&s, w);
     ND_EXPECT(nd_sig_decode(w, sizeof(w), &d) == 0);
@@ -489,6 +531,7 @@ int main(void)
 {
     ND_TEST(kat_every_kernel);
     ND_TEST(kernels_equal_on_random_input);
+    ND_TEST(densify_table_matches);
     ND_TEST(empty_and_one_token);
     ND_TEST(tokens_independent_of_blocks);
     ND_TEST(cjk_half_copy_is_similar);
