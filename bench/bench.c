@@ -497,13 +497,16 @@ static void usage(void)
           "  --window-hours H   event-time window (engine default)\n"
           "  --max-articles N   cap on indexed articles (engine default)\n"
           "  --no-baseline      skip the exact-hash baseline\n"
-          "  --dump FILE        write line<TAB>story<TAB>cluster for each accepted article\n",
+          "  --dump FILE        write line<TAB>story<TAB>cluster for each accepted article\n"
+          "  --segments FILE    append, per timed pass, the seconds of each 1024-line segment\n"
+          "                     (one line a pass: for minima over many runs, see\n"
+          "                     bench/segmin.sh)\n",
           stderr);
 }
 
 int main(int argc, char **argv)
 {
-    const char *feed_path = NULL, *truth_path = NULL, *dump_path = NULL;
+    const char *feed_path = NULL, *truth_path = NULL, *dump_path = NULL, *seg_path = NULL;
     int repeat = 5, baseline = 1;
     run_t run = {0};
     nd_dedup_conf_init(&run.conf);
@@ -533,6 +536,8 @@ int main(int argc, char **argv)
             run.conf.max_articles = (uint32_t)strtoul(v, NULL, 10), i++;
         else if (OPT("--dump"))
             dump_path = v, i++;
+        else if (OPT("--segments"))
+            seg_path = v, i++;
         else if (strcmp(a, "--no-baseline") == 0)
             baseline = 0;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -574,6 +579,9 @@ int main(int argc, char **argv)
      * whole pass (every pass does the same work in each segment). */
     size_t n_seg = (feed.n + ND_SEG_LINES - 1) / ND_SEG_LINES;
     double *seg = xcalloc(n_seg + 1, sizeof(double)), *seg_min = xcalloc(n_seg + 1, sizeof(double));
+    FILE *seg_out = NULL;
+    if (seg_path && !(seg_out = fopen(seg_path, "a")))
+        die("%s: %s", seg_path, strerror(errno));
     pass_t ep, sp;
     for (int r = 0; r < repeat; r++) {
         ep.seg = seg;
@@ -582,7 +590,14 @@ int main(int argc, char **argv)
         secs_late[r] = ep.seconds_late;
         for (size_t g = 0; g < n_seg; g++)
             seg_min[g] = r == 0 || seg[g] < seg_min[g] ? seg[g] : seg_min[g];
+        if (seg_out) {
+            for (size_t g = 0; g < n_seg; g++)
+                fprintf(seg_out, "%s%.9f", g ? " " : "", seg[g]);
+            fputc('\n', seg_out);
+        }
     }
+    if (seg_out && fclose(seg_out) != 0)
+        die("%s: %s", seg_path, strerror(errno));
     double e_segs = 0;
     for (size_t g = 0; g < n_seg; g++)
         e_segs += seg_min[g];

@@ -333,8 +333,14 @@ static void evict_top(nd_dedup_t *dd)
     uint32_t idx = dd->heap[0].idx;
     nd_art_t *a = nd_art(dd, idx);
     uint64_t bh[ND_BANDS_MAX];
-    if (a->band_mask)
+    if (a->band_mask) {
         nd_band_hashes(dd, a->lo, a->band_mask, bh);
+        /* the buckets' misses overlap here, not one per delete below */
+        for (uint32_t b = 0; b < dd->conf.bands; b++)
+            if (a->band_mask >> b & 1)
+                nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+    }
+    nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
     if (!a->n_shingles)
         nd_itab_delete(&dd->text_tab, text_key(a->text_hash), idx);
@@ -718,8 +724,13 @@ void nd_dedup_prefetch(const nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t
         const nd_itab_t *t = &dd->band_tab[b];
         uint64_t h =
             nd_band_key2(dd, b, sig->slots[2 * b] & ND_LO_MASK, sig->slots[2 * b + 1] & ND_LO_MASK);
-        if (t->t[1])
-            __builtin_prefetch(&t->t[1][(uint32_t)h & t->mask[1]]);
+        if (t->t[1]) {
+            /* the home bucket's line and the next: the lines the probe's
+             * touch loop loads (nd_lsh_candidates) */
+            uint32_t i = (uint32_t)h & t->mask[1];
+            __builtin_prefetch(&t->t[1][i]);
+            __builtin_prefetch(&t->t[1][((i | 15) + 1) & t->mask[1]]);
+        }
     }
 }
 
