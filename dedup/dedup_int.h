@@ -461,6 +461,10 @@ struct nd_dedup_s {
     uint8_t same_band[ND_SAME_MAX];
     uint32_t n_same;
     int same_ok;
+    /* Tables' headroom (nd_dedup_reserve): the next itab_ins reserves need not
+     * look at the tables while no more than itab_del evictions happen. */
+    uint32_t itab_ins;
+    int64_t itab_del;
 };
 
 static inline nd_art_t *nd_art(const nd_dedup_t *dd, uint32_t idx)

@@ -332,6 +332,8 @@ static void evict_top(nd_dedup_t *dd)
 {
     uint32_t idx = dd->heap[0].idx;
     nd_art_t *a = nd_art(dd, idx);
+    nd_clu_t *c = nd_clu(dd, a->cluster);
+    __builtin_prefetch(c); /* its miss overlaps the deletes */
     uint64_t bh[ND_BANDS_MAX];
     if (a->band_mask) {
         nd_band_hashes(dd, a->lo, a->band_mask, bh);
@@ -349,7 +351,7 @@ static void evict_top(nd_dedup_t *dd)
             if (a->band_mask >> b & 1)
                 nd_itab_delete(&dd->band_tab[b], bh[b], idx);
     heap_pop(dd);
-    nd_clu_t *c = nd_clu(dd, a->cluster);
+    dd->itab_del--;
     if (--c->live == 0)
         nd_clu_release(dd, a->cluster);
     nd_pool_put(&dd->arts, idx);
@@ -408,6 +410,14 @@ static void evict_due(nd_dedup_t *dd, int32_t cut)
     }
     while (dd->heap_len && dd->heap_len >= dd->conf.max_articles)
         evict_top(dd);
+    if (dd->heap_len) {
+        /* the next to go: its record's fields up to lo, for a later add */
+        const char *a = (const char *)nd_art(dd, dd->heap[0].idx);
+        __builtin_prefetch(a);
+        __builtin_prefetch(a + 64);
+        __builtin_prefetch(a + 128);
+        __builtin_prefetch(a + offsetof(nd_art_t, lo) + ND_LO_BYTES - 1);
+    }
 }
 
 /* --------------------------------------------------------------- add path */
@@ -476,16 +486,54 @@ static void sort_cands(nd_dedup_t *dd)
     }
 }
 
+/* The headroom of table t after a reserve that passed: *ins lowered to the
+ * inserts (one a reserve) it takes before it must grow, *del to the deletes
+ * before it may shrink (nd_itab_reserve's two tests); 0 while it rehashes. */
+static void itab_headroom(const nd_itab_t *t, uint32_t *ins, int64_t *del)
+{
+    uint64_t size = (uint64_t)t->mask[1] + 1;
+    if (t->rehash >= 0 || !t->t[1] || (t->used[1] + 1) * 20ULL > size * ND_ITAB_FILL20) {
+        *ins = 0;
+        return;
+    }
+    uint64_t room = size * ND_ITAB_FILL20 / 20 - 1 - t->used[1];
+    if (room < *ins)
+        *ins = (uint32_t)room;
+    if (size > ND_ITAB_MIN) {
+        int64_t d = (int64_t)t->live - (int64_t)((size + 3) / 4);
+        if (d < *del)
+            *del = d;
+    }
+}
+
 nd_err_t nd_dedup_reserve(nd_dedup_t *dd)
 {
     nd_err_t err;
     if ((err = nd_pool_reserve(&dd->arts)) || (err = nd_pool_reserve(&dd->clus)) ||
-        (err = heap_reserve(dd)) || (err = nd_itab_reserve(&dd->uri_tab)) ||
-        (err = nd_itab_reserve(&dd->text_tab)) || (err = nd_itab_reserve(&dd->clu_tab)))
+        (err = heap_reserve(dd)))
+        return err;
+    /* Each add inserts at most one entry in each table and each eviction
+     * deletes at most one from each: within the headroom measured at the last
+     * full look, every nd_itab_reserve() below would pass without work. */
+    if (dd->itab_ins > 0 && dd->itab_del >= 0) {
+        dd->itab_ins--;
+        return ND_ERR_NO_ERROR;
+    }
+    if ((err = nd_itab_reserve(&dd->uri_tab)) || (err = nd_itab_reserve(&dd->text_tab)) ||
+        (err = nd_itab_reserve(&dd->clu_tab)))
         return err;
     for (uint32_t b = 0; b < dd->conf.bands; b++)
         if ((err = nd_itab_reserve(&dd->band_tab[b])))
             return err;
+    uint32_t ins = UINT32_MAX;
+    int64_t del = INT64_MAX;
+    itab_headroom(&dd->uri_tab, &ins, &del);
+    itab_headroom(&dd->text_tab, &ins, &del);
+    itab_headroom(&dd->clu_tab, &ins, &del);
+    for (uint32_t b = 0; b < dd->conf.bands && ins; b++)
+        itab_headroom(&dd->band_tab[b], &ins, &del);
+    dd->itab_ins = ins;
+    dd->itab_del = del;
     return ND_ERR_NO_ERROR;
 }
 
@@ -781,6 +829,11 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     } else {
         dd->cutoff_s = cutoff;
         nd_lsh_candidates(dd, k.plo, k.bh, sig->n_shingles);
+        /* the match's cluster and its sources are read after the
+         * verification: start loading those of the likeliest candidates */
+        uint32_t npf = dd->n_cand < 8 ? dd->n_cand : 8;
+        for (uint32_t i = 0; i < npf; i++)
+            __builtin_prefetch(nd_clu(dd, nd_art(dd, dd->cand[i].idx)->cluster));
         uint32_t exact_age = UINT32_MAX;
         for (uint32_t i = 0; i < dd->n_cand; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
@@ -795,6 +848,9 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     }
     if (!exact && sig->n_shingles) {
         sort_cands(dd);
+        uint32_t npf = dd->n_cand < 4 ? dd->n_cand : 4;
+        for (uint32_t i = 0; i < npf; i++)
+            __builtin_prefetch(nd_clu(dd, nd_art(dd, dd->cand[i].idx)->cluster)->src);
         uint32_t nv = dd->n_cand < ND_VERIFY_MAX ? dd->n_cand : ND_VERIFY_MAX;
         uint32_t best_age = 0;
         for (uint32_t i = 0; i < nv; i++) {

@@ -271,6 +271,44 @@ static inline void hit_add(nd_dedup_t *dd, nd_hits_t *h, uint32_t *slot, uint32_
         cand_batch(dd, h);
 }
 
+/* The tag matches of band b's chain for key h, in probe order, added to the
+ * batch: the live table's chain, then the draining one's. */
+static void band_walk(nd_dedup_t *dd, nd_hits_t *h, const nd_itab_t *t, uint32_t b, uint64_t key)
+{
+    uint32_t tag = (uint32_t)(key >> 56);
+    for (int w = 1; w >= 0; w--) {
+        uint32_t *tab = t->t[w];
+        if (!tab)
+            continue;
+        uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, key);
+        for (uint32_t n = 0; n <= mask;) {
+#if defined(__SSE2__)
+            /* the live table's chain, 8 buckets a step where no wrap */
+            if (w == 1 && i + 8 <= mask + 1) {
+                uint32_t m, em;
+                scan8(tab + i, tag, &m, &em);
+                if (em)
+                    m &= (1u << __builtin_ctz(em)) - 1;
+                for (; m; m &= m - 1)
+                    hit_add(dd, h, &tab[i + (uint32_t)__builtin_ctz(m)], b);
+                if (em)
+                    break;
+                n += 8;
+                i = (i + 8) & mask;
+                continue;
+            }
+#endif
+            uint32_t e = tab[i];
+            if (e == ND_ITAB_EMPTY)
+                break;
+            if (e > ND_ITAB_TOMB && e >> 24 == tag)
+                hit_add(dd, h, &tab[i], b);
+            n++;
+            i = nd_itab_probe_next(t, w, i);
+        }
+    }
+}
+
 /*
  * Candidates come in band order and, within a band, in probe order (the order
  * of dd->cand, which only a full set makes matter); the chains of all bands
@@ -304,38 +342,21 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *b
     __asm__ volatile("" : : "r"(touch)); /* keep the loads */
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
         const nd_itab_t *t = &dd->band_tab[b];
-        uint32_t tag = (uint32_t)(bh[b] >> 56);
-        for (int w = 1; w >= 0; w--) {
-            uint32_t *tab = t->t[w];
-            if (!tab)
-                continue;
-            uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, bh[b]);
-            for (uint32_t n = 0; n <= mask;) {
 #if defined(__SSE2__)
-                /* the live table's chain, 8 buckets a step where no wrap */
-                if (w == 1 && i + 8 <= mask + 1) {
-                    uint32_t m, em;
-                    scan8(tab + i, tag, &m, &em);
-                    if (em)
-                        m &= (1u << __builtin_ctz(em)) - 1;
-                    for (; m; m &= m - 1)
-                        hit_add(dd, &h, &tab[i + (uint32_t)__builtin_ctz(m)], b);
-                    if (em)
-                        break;
-                    n += 8;
-                    i = (i + 8) & mask;
-                    continue;
-                }
-#endif
-                uint32_t e = tab[i];
-                if (e == ND_ITAB_EMPTY)
-                    break;
-                if (e > ND_ITAB_TOMB && e >> 24 == tag)
-                    hit_add(dd, &h, &tab[i], b);
-                n++;
-                i = nd_itab_probe_next(t, w, i);
+        /* The common case in one step: no rehash under way, the 8 buckets
+         * from the home one inside the table, and an empty one among them
+         * (the chain ends there). Anything else: the general walk. */
+        uint32_t *tab = t->t[1], i = (uint32_t)bh[b] & t->mask[1], m, em;
+        if (tab && !t->t[0] && i + 8 <= t->mask[1] + 1) {
+            scan8(tab + i, (uint32_t)(bh[b] >> 56), &m, &em);
+            if (em) {
+                for (m &= (em & -em) - 1; m; m &= m - 1)
+                    hit_add(dd, &h, &tab[i + (uint32_t)__builtin_ctz(m)], b);
+                continue;
             }
         }
+#endif
+        band_walk(dd, &h, t, b, bh[b]);
     }
     cand_batch(dd, &h);
     /* clear the scratch set: every slot set belongs to a candidate */
