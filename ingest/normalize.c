@@ -631,13 +631,12 @@ norm_ascii_avx2_body(nd_norm_t *st, const unsigned char *s, size_t n, const int 
              * block's end: the backslash a separator, the byte after it
              * never kept. */
             uint32_t escd = 0, sepx = 0;
-            if (esc) {
+            if (esc) { /* no branch on bm itself: a block has one or not at random */
                 uint32_t bm = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, bsl));
-                if (bm) {
-                    if ((bm & (bm << 1)) | (bm >> 31))
-                        break;
-                    escd = bm << 1;
-                }
+                uint64_t esc2 = (uint64_t)bm << 1; /* bit 32: a '\\' ends the block */
+                if (esc2 & (bm | UINT64_C(1) << 32))
+                    break;
+                escd = (uint32_t)esc2;
             }
             if (html) {
                 if (_mm256_movemask_epi8(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, amp))))

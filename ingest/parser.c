@@ -1056,6 +1056,78 @@ __attribute__((target("avx2"))) static inline size_t scan_stop_avx2(const unsign
 }
 #endif
 
+#if ND_PARSER_HAVE_AVX2
+/* Bit k set where byte k of v is one that may follow a '\\' in a simple
+ * escape ("\\/bfnrt): a low-nibble table and a high-nibble table whose
+ * entries share a bit only for those eight bytes. */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) __m256i
+simple_esc_avx2(__m256i v)
+{
+    /* high nibble 2 -> 1, 5 -> 2, 6 -> 4, 7 -> 8; 8..F (non-ASCII) -> 0 */
+    const __m256i hi_tbl = _mm256_setr_epi8(0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+                                            0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+    /* low nibble 2: '"' 'b' 'r'; 4: 't'; 6: 'f'; C: '\\'; E: 'n'; F: '/' */
+    const __m256i lo_tbl = _mm256_setr_epi8(0, 0, 1 | 4 | 8, 0, 8, 0, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1,
+                                            0, 0, 1 | 4 | 8, 0, 8, 0, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1);
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    __m256i hi = _mm256_shuffle_epi8(hi_tbl, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+    __m256i lo = _mm256_shuffle_epi8(lo_tbl, _mm256_and_si256(v, nib));
+    return _mm256_cmpgt_epi8(_mm256_and_si256(hi, lo), _mm256_setzero_si256());
+}
+
+/*
+ * Where scan_stop(s, len, i, 1, 1) stops at a '\\' (s[i]), the scan of the
+ * rest of the string text, stepping over its simple escapes (a '\\' and one
+ * of "\\/bfnrt) 64 bytes a step and adding their number to *nsimple. It
+ * returns the offset of the first '"' that is not escaped, control or
+ * non-ASCII byte, or of the first '\\' of a block whose escapes it does not
+ * take (a \\u or other byte after one, two '\\' in a row, one as the
+ * block's last byte): escapes before that offset are counted, none after.
+ * s[i - 1] must not be an unconsumed '\\'.
+ */
+__attribute__((target("avx2"))) static size_t scan_esc_avx2(const unsigned char *s, size_t len,
+                                                            size_t i, size_t *nsimple)
+{
+    const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\');
+    __m256i c20 = _mm256_set1_epi8(0x20);
+    __asm__("" : "+x"(c20)); /* as in scan_stop_avx2() */
+    while (len - i >= 64) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(s + i + 32));
+        __m256i b0 = _mm256_cmpeq_epi8(v0, bs), b1 = _mm256_cmpeq_epi8(v1, bs);
+        __m256i t0 = _mm256_or_si256(_mm256_cmpeq_epi8(v0, q), _mm256_cmpgt_epi8(c20, v0));
+        __m256i t1 = _mm256_or_si256(_mm256_cmpeq_epi8(v1, q), _mm256_cmpgt_epi8(c20, v1));
+        if (!_mm256_movemask_epi8(
+                _mm256_or_si256(_mm256_or_si256(b0, t0), _mm256_or_si256(b1, t1)))) {
+            i += 64;
+            continue;
+        }
+        uint64_t bm =
+            (uint32_t)_mm256_movemask_epi8(b0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(b1) << 32;
+        uint64_t sm =
+            (uint32_t)_mm256_movemask_epi8(t0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(t1) << 32;
+        if (!bm)
+            return i + (size_t)__builtin_ctzll(sm);
+        uint64_t esc = bm << 1;
+        if ((bm & esc) || (bm >> 63))
+            return i + (size_t)__builtin_ctzll(bm | sm);
+        uint64_t ok = (uint32_t)_mm256_movemask_epi8(simple_esc_avx2(v0)) |
+                      (uint64_t)(uint32_t)_mm256_movemask_epi8(simple_esc_avx2(v1)) << 32;
+        if (esc & ~ok)
+            return i + (size_t)__builtin_ctzll(bm | sm);
+        uint64_t real = sm & ~esc;
+        if (real) {
+            unsigned r = (unsigned)__builtin_ctzll(real);
+            *nsimple += (size_t)__builtin_popcountll(bm & ((UINT64_C(1) << r) - 1));
+            return i + r;
+        }
+        *nsimple += (size_t)__builtin_popcountll(bm);
+        i += 64;
+    }
+    return scan_stop_avx2(s, len, i, 1);
+}
+#endif
+
 /*
  * scan_stop: the offset of the first '"', '\' or control byte at or after i
  * (and, when high, the first non-ASCII byte: the document scan and the
@@ -1394,6 +1466,10 @@ static inline __attribute__((always_inline)) int fast_string(nd_parser_t *p, siz
     int nesc = 0;
     for (;;) {
         j = scan_stop(s, len, j, avx2, 1);
+#if ND_PARSER_HAVE_AVX2
+        if (avx2 && j < len && s[j] == '\\')
+            j = scan_esc_avx2(s, len, j, &nsimple);
+#endif
         if (j < len && s[j] >= 0x80) {
             size_t bad;
             if ((j = utf8_run(s, len, j, &bad)) == (size_t)-1)
@@ -1424,10 +1500,11 @@ static inline __attribute__((always_inline)) int fast_string(nd_parser_t *p, siz
         if (!(c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
               c == 't'))
             return 0;
-        nesc |= 1;
         nsimple++;
         j += 2;
     }
+    if (nsimple)
+        nesc |= 1;
     *i = j + 1;
     *dec = 0;
     if (value && !(nesc & 2) && j - open - 1 >= ND_ELIDE_MIN && p->n_elide < ND_ELIDE_MAX) {

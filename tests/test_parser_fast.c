@@ -713,6 +713,65 @@ static void fast_json_string_bytes(void)
     nd_parser_destroy(ref);
 }
 
+/* Escapes in long strings, which the AVX2 scan steps over 64 bytes at a time
+ * after a first one: each kind of escape (and non-escapes, runs of them,
+ * non-ASCII next to them) at every offset from the first, and the closing
+ * quote at every offset, as the body and as the headline (decoded there).
+ * The walk must give yajl's article, decoded lengths included, or its error. */
+static void fast_json_escape_blocks(void)
+{
+    static const char *const esc[] = {
+        "\\n",        "\\\"",    "\\\\",   "\\/",         "\\b",
+        "\\f",        "\\r",     "\\t",    "\\u00e9",     "\\ud83d\\ude00",
+        "\\x",        "\\\\\\n", "\\n\\t", "\\n\xc3\xa9", "\xc3\xa9\\\"",
+        "\\\xc3\xa9", "\\u0000", "\\\x01", "\\\"\"",
+    };
+    static const char *const field[] = {"body_text", "headline"};
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    ND_ASSERT(fast && ref);
+    nd_buf_t doc = {0};
+    char what[64];
+    size_t ok = 0;
+    for (size_t f = 0; f < 2; f++) {
+        for (size_t e = 0; e < sizeof(esc) / sizeof(esc[0]); e++) {
+            for (size_t at = 0; at < 140; at++) {
+                nd_buf_reset(&doc);
+                put(&doc, "{\"uri\":\"u\",\"");
+                put(&doc, field[f]);
+                put(&doc, "\":\"ab\\ncd");
+                for (size_t k = 0; k < 300; k++) {
+                    if (k == at)
+                        put(&doc, esc[e]);
+                    nd_buf_putc(&doc, (char)('a' + k % 26));
+                }
+                put(&doc, f ? "\",\"body_text\":\"t\"}" : "\"}");
+                snprintf(what, sizeof(what), "%s, escape %zu at %zu", field[f], e, at);
+                ok += same_both_ways(fast, ref, doc.p, doc.len, what) == ND_ERR_NO_ERROR;
+            }
+        }
+        /* The closing quote at every offset, escapes every 7 bytes. */
+        for (size_t n = 120; n < 270; n++) {
+            nd_buf_reset(&doc);
+            put(&doc, "{\"uri\":\"u\",\"");
+            put(&doc, field[f]);
+            put(&doc, "\":\"x\\\"");
+            for (size_t k = 0; k < n; k++)
+                put(&doc, k % 7 == 6 ? (k % 2 ? "\\n" : "\\\"") : "w");
+            put(&doc, f ? "\",\"body_text\":\"t\"}" : "\",\"language\":\"en\"}");
+            snprintf(what, sizeof(what), "%s, length %zu", field[f], n);
+            ND_EXPECT(same_both_ways(fast, ref, doc.p, doc.len, what) == ND_ERR_NO_ERROR, "%s",
+                      what);
+        }
+    }
+    /* All but the 4 invalid ones (\\x, '\\' before a non-ASCII or a control
+     * byte, an escaped quote then a quote) are taken. */
+    ND_EXPECT(ok == 2 * 15 * 140, "%zu documents accepted", ok);
+    nd_buf_free(&doc);
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
 /* Field names in messages come from the keys as decoded (escaped keys are
  * copied, since their decoding buffer is reused by the next key), and a
  * field of one document is never seen by the next. */
@@ -790,5 +849,6 @@ int main(void)
     ND_TEST(key_spellings);
     ND_TEST(fast_json_string_bytes);
     ND_TEST(names_and_reuse);
+    ND_TEST(fast_json_escape_blocks);
     return nd_test_done();
 }
