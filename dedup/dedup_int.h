@@ -465,6 +465,11 @@ struct nd_dedup_s {
      * look at the tables while no more than itab_del evictions happen. */
     uint32_t itab_ins;
     int64_t itab_del;
+    /* The eviction pipeline (evict_ahead): ev_idx, the heap top whose band
+     * keys ev_bh were computed and buckets prefetched by an earlier add
+     * (UINT32_MAX: none). */
+    uint32_t ev_idx;
+    uint64_t ev_bh[ND_BANDS_MAX];
 };
 
 static inline nd_art_t *nd_art(const nd_dedup_t *dd, uint32_t idx)

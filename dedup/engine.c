@@ -185,6 +185,7 @@ nd_dedup_t *nd_dedup_new(const nd_dedup_conf_t *conf, char *errstr, size_t errst
     dd->conf = *conf;
     dd->kern = kern;
     dd->watermark = ND_TIME_NONE_;
+    dd->ev_idx = UINT32_MAX;
     dd->conf.kernel = NULL; /* not owned; the kernel is dd->kern */
     dd->preferred = nd_strndup(conf->preferred_sources ? conf->preferred_sources : "",
                                conf->preferred_sources ? strlen(conf->preferred_sources) : 0);
@@ -333,16 +334,20 @@ static void evict_top(nd_dedup_t *dd)
     uint32_t idx = dd->heap[0].idx;
     nd_art_t *a = nd_art(dd, idx);
     nd_clu_t *c = nd_clu(dd, a->cluster);
-    __builtin_prefetch(c); /* its miss overlaps the deletes */
-    uint64_t bh[ND_BANDS_MAX];
-    if (a->band_mask) {
-        nd_band_hashes(dd, a->lo, a->band_mask, bh);
-        /* the buckets' misses overlap here, not one per delete below */
-        for (uint32_t b = 0; b < dd->conf.bands; b++)
-            if (a->band_mask >> b & 1)
-                nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+    const uint64_t *bh = dd->ev_bh;
+    uint64_t own[ND_BANDS_MAX];
+    if (idx != dd->ev_idx) { /* not seen by evict_ahead(): its loads start now */
+        __builtin_prefetch(c);
+        if (a->band_mask) {
+            nd_band_hashes(dd, a->lo, a->band_mask, own);
+            for (uint32_t b = 0; b < dd->conf.bands; b++)
+                if (a->band_mask >> b & 1)
+                    nd_itab_prefetch(&dd->band_tab[b], own[b]);
+        }
+        nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
+        bh = own;
     }
-    nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
+    dd->ev_idx = UINT32_MAX;
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
     if (!a->n_shingles)
         nd_itab_delete(&dd->text_tab, text_key(a->text_hash), idx);
@@ -357,6 +362,41 @@ static void evict_top(nd_dedup_t *dd)
     nd_pool_put(&dd->arts, idx);
     dd->st.indexed--;
     dd->st.evicted++;
+}
+
+/*
+ * The eviction pipeline, run at the end of each add's eviction step: the
+ * article at the top of the heap, whose record an earlier add prefetched,
+ * gets its band keys computed and the buckets, uri bucket and cluster its
+ * eviction will touch prefetched, and the record of the next in line (the
+ * lesser child of the top) is prefetched. An eviction a later add makes then
+ * finds its lines in the cache instead of waiting for ~35 misses.
+ */
+static void evict_ahead(nd_dedup_t *dd)
+{
+    if (!dd->heap_len)
+        return;
+    uint32_t top = dd->heap[0].idx;
+    if (top != dd->ev_idx) {
+        const nd_art_t *a = nd_art(dd, top);
+        __builtin_prefetch(nd_clu(dd, a->cluster));
+        nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
+        if (a->band_mask) {
+            nd_band_hashes(dd, a->lo, a->band_mask, dd->ev_bh);
+            for (uint32_t b = 0; b < dd->conf.bands; b++)
+                if (a->band_mask >> b & 1)
+                    nd_itab_prefetch(&dd->band_tab[b], dd->ev_bh[b]);
+        }
+        dd->ev_idx = top;
+    }
+    if (dd->heap_len > 1) {
+        uint32_t n = dd->heap_len > 2 && heap_less(dd, &dd->heap[2], &dd->heap[1]) ? 2 : 1;
+        const char *r = (const char *)nd_art(dd, dd->heap[n].idx);
+        __builtin_prefetch(r); /* the fields up to lo: 136 bytes, up to 4 lines */
+        __builtin_prefetch(r + 64);
+        __builtin_prefetch(r + 128);
+        __builtin_prefetch(r + offsetof(nd_art_t, lo) + ND_LO_BYTES - 1);
+    }
 }
 
 static int64_t window_cutoff(const nd_dedup_t *dd, int64_t wm)
@@ -410,14 +450,7 @@ static void evict_due(nd_dedup_t *dd, int32_t cut)
     }
     while (dd->heap_len && dd->heap_len >= dd->conf.max_articles)
         evict_top(dd);
-    if (dd->heap_len) {
-        /* the next to go: its record's fields up to lo, for a later add */
-        const char *a = (const char *)nd_art(dd, dd->heap[0].idx);
-        __builtin_prefetch(a);
-        __builtin_prefetch(a + 64);
-        __builtin_prefetch(a + 128);
-        __builtin_prefetch(a + offsetof(nd_art_t, lo) + ND_LO_BYTES - 1);
-    }
+    evict_ahead(dd);
 }
 
 /* --------------------------------------------------------------- add path */

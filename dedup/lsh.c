@@ -243,16 +243,10 @@ typedef struct nd_hits_s {
     uint8_t band[ND_HIT_BATCH];
 } nd_hits_t;
 
-/* Check the batch of tag matches in order, then empty it: every record is
- * prefetched first, so that their cache misses overlap. */
+/* Check the batch of tag matches in order, then empty it (their records
+ * were prefetched as they were met, see hit_add). */
 static void cand_batch(nd_dedup_t *dd, nd_hits_t *h)
 {
-    uint32_t r = dd->conf.rows;
-    for (uint32_t j = 0; j < h->n; j++) {
-        const nd_art_t *a = nd_art(dd, nd_itab_ent_idx(*h->slot[j]));
-        __builtin_prefetch(a);
-        __builtin_prefetch(a->lo + 3 * (h->band[j] * r / 2));
-    }
     for (uint32_t j = 0; j < h->n; j++) {
         if (h->band[j] == h->stop)
             dd->same_ok = 0; /* a stopped chain: the list may miss entries */
@@ -265,6 +259,11 @@ static void cand_batch(nd_dedup_t *dd, nd_hits_t *h)
 /* Add the tag match in bucket slot of band b to the batch. */
 static inline void hit_add(nd_dedup_t *dd, nd_hits_t *h, uint32_t *slot, uint32_t b)
 {
+    /* the record's lines that cand_hit() reads: the rest of the band walk
+     * runs while they load */
+    const nd_art_t *a = nd_art(dd, nd_itab_ent_idx(*slot));
+    __builtin_prefetch(a);
+    __builtin_prefetch(a->lo + 3 * (b * dd->conf.rows / 2));
     h->slot[h->n] = slot;
     h->band[h->n++] = (uint8_t)b;
     if (h->n == ND_HIT_BATCH)
