@@ -200,9 +200,11 @@ ND_AVX2 static inline uint64_t nd_tok_int(const nd_avx2_consts_t *K, const nd_to
     uint32_t dm = (uint32_t)_mm_movemask_epi8(_mm_cmpgt_epi8(
         _mm256_castsi256_si128(ND_K(d8a)), _mm_add_epi8(t, _mm256_castsi256_si128(ND_K(d50)))));
     uint64_t a = lo ^ hs->flip_lo, b = hi ^ hs->flip_hi;
-    unsigned long long ph;
-    uint64_t pl = _mulx_u64(a, b, &ph);
-    uint64_t h = XXH3_avalanche(l + __builtin_bswap64(a) + b + (pl ^ (uint64_t)ph));
+    /* mulx written out: GCC 12 passes the high half of _mulx_u64() and of a
+     * 128-bit product through the stack (a store and a load a token) */
+    uint64_t pl, ph;
+    __asm__("mulxq %[b], %[lo], %[hi]" : [lo] "=r"(pl), [hi] "=r"(ph) : "d"(a), [b] "rm"(b));
+    uint64_t h = XXH3_avalanche(l + __builtin_bswap64(a) + b + (pl ^ ph));
     *nm |= (uint64_t)(_bzhi_u32(dm, (uint32_t)l) != 0) << (h >> 58);
     return h;
 }
