@@ -328,26 +328,33 @@ static nd_err_t heap_reserve(nd_dedup_t *dd)
 
 /* --------------------------------------------------------------- eviction */
 
-/* Evict the article at the top of the heap. */
-static void evict_top(nd_dedup_t *dd)
+/* The keys of article idx's bands (those of its band_mask) into bh, from
+ * the eviction pipeline when it computed them, and its buckets, uri bucket
+ * and cluster prefetched. */
+static void evict_keys(nd_dedup_t *dd, uint32_t idx, uint64_t *bh)
 {
-    uint32_t idx = dd->heap[0].idx;
+    const nd_art_t *a = nd_art(dd, idx);
+    if (idx == dd->ev_idx) { /* evict_ahead() did it an add ago */
+        memcpy(bh, dd->ev_bh, sizeof(dd->ev_bh));
+        dd->ev_idx = UINT32_MAX;
+        return;
+    }
+    __builtin_prefetch(nd_clu(dd, a->cluster));
+    nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
+    if (a->band_mask) {
+        nd_band_hashes(dd, a->lo, a->band_mask, bh);
+        for (uint32_t b = 0; b < dd->conf.bands; b++)
+            if (a->band_mask >> b & 1)
+                nd_itab_prefetch(&dd->band_tab[b], bh[b]);
+    }
+}
+
+/* Remove article idx, already off the heap, with the keys evict_keys() gave:
+ * its entries, its cluster's hold, its record. */
+static void evict_one(nd_dedup_t *dd, uint32_t idx, const uint64_t *bh)
+{
     nd_art_t *a = nd_art(dd, idx);
     nd_clu_t *c = nd_clu(dd, a->cluster);
-    const uint64_t *bh = dd->ev_bh;
-    uint64_t own[ND_BANDS_MAX];
-    if (idx != dd->ev_idx) { /* not seen by evict_ahead(): its loads start now */
-        __builtin_prefetch(c);
-        if (a->band_mask) {
-            nd_band_hashes(dd, a->lo, a->band_mask, own);
-            for (uint32_t b = 0; b < dd->conf.bands; b++)
-                if (a->band_mask >> b & 1)
-                    nd_itab_prefetch(&dd->band_tab[b], own[b]);
-        }
-        nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
-        bh = own;
-    }
-    dd->ev_idx = UINT32_MAX;
     nd_itab_delete(&dd->uri_tab, a->uri_hash, idx);
     if (!a->n_shingles)
         nd_itab_delete(&dd->text_tab, text_key(a->text_hash), idx);
@@ -355,13 +362,22 @@ static void evict_top(nd_dedup_t *dd)
         for (uint32_t b = 0; b < dd->conf.bands; b++)
             if (a->band_mask >> b & 1)
                 nd_itab_delete(&dd->band_tab[b], bh[b], idx);
-    heap_pop(dd);
     dd->itab_del--;
     if (--c->live == 0)
         nd_clu_release(dd, a->cluster);
     nd_pool_put(&dd->arts, idx);
     dd->st.indexed--;
     dd->st.evicted++;
+}
+
+/* Evict the article at the top of the heap. */
+static void evict_top(nd_dedup_t *dd)
+{
+    uint64_t bh[ND_BANDS_MAX];
+    uint32_t idx = dd->heap[0].idx;
+    evict_keys(dd, idx, bh);
+    heap_pop(dd);
+    evict_one(dd, idx, bh);
 }
 
 /*
@@ -443,11 +459,20 @@ int64_t nd_dedup_time_ms(const nd_dedup_t *dd, int32_t s)
  * more under max_articles. */
 static void evict_due(nd_dedup_t *dd, int32_t cut)
 {
-    for (int n = 0; n < ND_EVICT_STEP && dd->heap_len; n++) {
-        if (dd->heap[0].time_s >= cut)
-            break;
-        evict_top(dd);
+    /* The due articles leave the heap first, then their keys are computed and
+     * their lines loaded together, then they are removed in the same order
+     * (the tables end as if each were evicted in turn): the misses of several
+     * evictions overlap. */
+    uint32_t due[ND_EVICT_STEP], n = 0;
+    uint64_t bh[ND_EVICT_STEP][ND_BANDS_MAX];
+    while (n < ND_EVICT_STEP && dd->heap_len && dd->heap[0].time_s < cut) {
+        due[n] = dd->heap[0].idx;
+        evict_keys(dd, due[n], bh[n]);
+        heap_pop(dd);
+        n++;
     }
+    for (uint32_t i = 0; i < n; i++)
+        evict_one(dd, due[i], bh[i]);
     while (dd->heap_len && dd->heap_len >= dd->conf.max_articles)
         evict_top(dd);
     evict_ahead(dd);
