@@ -831,11 +831,11 @@ void nd_dedup_prefetch(const nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t
         uint64_t h =
             nd_band_key2(dd, b, sig->slots[2 * b] & ND_LO_MASK, sig->slots[2 * b + 1] & ND_LO_MASK);
         if (t->t[1]) {
-            /* the home bucket's line and the next: the lines the probe's
-             * touch loop loads (nd_lsh_candidates) */
+            /* the lines of the 8 buckets from home: what the probe's touch
+             * loop loads (nd_lsh_candidates) */
             uint32_t i = (uint32_t)h & t->mask[1];
             __builtin_prefetch(&t->t[1][i]);
-            __builtin_prefetch(&t->t[1][((i | 15) + 1) & t->mask[1]]);
+            __builtin_prefetch(&t->t[1][(i + 7) & t->mask[1]]);
         }
     }
 }
