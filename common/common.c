@@ -269,6 +269,60 @@ static int nd_digits(const char **p, const char *end, int n)
 
 int nd_time_parse_iso(const char *s, size_t len, int64_t *ms_out)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Fast path for the common shapes "YYYY-MM-DDTHH:MM:SSZ" (20 bytes) and
+     * "YYYY-MM-DDTHH:MM:SS+HH:MM" / "-HH:MM" (25), with the same result as
+     * the general parser below, which takes every other input and every
+     * field out of range. The shape is checked 8 bytes a word (bytes 0-7,
+     * 8-15, 11-18 and, for 25, 17-24): dm[] marks a word's digit bytes,
+     * sm[] its separator bytes and sv[] their values. */
+    if (len == 20 || len == 25) {
+        static const uint64_t dm[4] = {0x00FFFF00FFFFFFFFull, 0xFFFF00FFFF00FFFFull,
+                                       0xFFFF00FFFF00FFFFull, 0xFFFF00FFFF00FFFFull};
+        static const uint64_t sm[4] = {0xFF0000FF00000000ull, 0x0000FF0000FF0000ull,
+                                       0x0000FF0000FF0000ull, 0x0000FF0000000000ull};
+        static const uint64_t sv[4] = {0x2D00002D00000000ull, 0x00003A0000540000ull,
+                                       0x00003A00003A0000ull, 0x00003A0000000000ull};
+        const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, n0 = 0x3030303030303030ull,
+                       n6 = 0x0606060606060606ull;
+        uint64_t w[4], bad;
+        memcpy(&w[0], s, 8);
+        memcpy(&w[1], s + 8, 8);
+        memcpy(&w[2], s + 11, 8);
+        if (len == 20) {
+            bad = s[19] != 'Z';
+            w[3] = sv[3] | n0; /* a word that passes */
+        } else {
+            bad = s[19] != '+' && s[19] != '-';
+            memcpy(&w[3], s + 17, 8);
+        }
+        for (int i = 0; i < 4; i++) {
+            /* A digit byte is 0x30..0x39: high nibble 3, before and after +6. */
+            bad |= ((w[i] & sm[i]) ^ sv[i]) | ((w[i] & dm[i] & hi) ^ (n0 & dm[i])) |
+                   (((w[i] + (n6 & dm[i])) & dm[i] & hi) ^ (n0 & dm[i]));
+        }
+        if (!bad) {
+#define ND_D2(i) ((unsigned)(s[i] - '0') * 10 + (unsigned)(s[(i) + 1] - '0'))
+            unsigned mo = ND_D2(5), d = ND_D2(8), hh = ND_D2(11), mi = ND_D2(14), ss = ND_D2(17);
+            unsigned oh = 0, om = 0;
+            if (len == 25) {
+                oh = ND_D2(20);
+                om = ND_D2(23);
+            }
+            if (mo - 1 < 12u && d - 1 < 31u && hh < 24u && mi < 60u && ss < 61u && oh < 24u &&
+                om < 60u) {
+                int off_min = (int)(oh * 60 + om);
+                if (s[19] == '-')
+                    off_min = -off_min;
+                int64_t days = nd_days_from_civil(ND_D2(0) * 100 + ND_D2(2), mo, d);
+                int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss - (int64_t)off_min * 60;
+                *ms_out = secs * 1000;
+                return 0;
+            }
+#undef ND_D2
+        }
+    }
+#endif
     const char *p = s, *end = s + len;
     int y = nd_digits(&p, end, 4);
     if (y < 0 || p >= end || *p++ != '-')

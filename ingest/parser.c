@@ -88,27 +88,27 @@ typedef struct nd_key_s {
     const char *name;
     size_t len;
     int id;
-    int camel; /* the 3.x spelling differs from the 1.x/2.x one */
+    const char *camel; /* the 3.x spelling (len bytes) when it differs from name, else NULL */
 } nd_key_t;
 
 static const nd_key_t nd_top_keys[] = {
-    {"uri", 3, K_URI, 0},
-    {"headline", 8, K_HEADLINE, 0},
-    {"body_text", 9, K_BODY_TEXT, 0},
-    {"body_html", 9, K_BODY_HTML, 0},
-    {"body_xhtml", 10, K_BODY_XHTML, 0},
-    {"description_text", 16, K_DESC_TEXT, 0},
-    {"description_html", 16, K_DESC_HTML, 0},
-    {"versioncreated", 14, K_VERSIONCREATED, 1},
-    {"firstcreated", 12, K_FIRSTCREATED, 1},
-    {"language", 8, K_LANGUAGE, 0},
-    {"copyrightholder", 15, K_COPYRIGHTHOLDER, 1},
-    {"$schema", 7, K_SCHEMA, 0},
-    {"headlines", 9, K_HEADLINES, 0},
-    {"bodies", 6, K_BODIES, 0},
-    {"descriptions", 12, K_DESCRIPTIONS, 0},
-    {"infosources", 11, K_INFOSOURCES, 1},
-    {"standard", 8, K_STANDARD, 0},
+    {"uri", 3, K_URI, NULL},
+    {"headline", 8, K_HEADLINE, NULL},
+    {"body_text", 9, K_BODY_TEXT, NULL},
+    {"body_html", 9, K_BODY_HTML, NULL},
+    {"body_xhtml", 10, K_BODY_XHTML, NULL},
+    {"description_text", 16, K_DESC_TEXT, NULL},
+    {"description_html", 16, K_DESC_HTML, NULL},
+    {"versioncreated", 14, K_VERSIONCREATED, "versionCreated"},
+    {"firstcreated", 12, K_FIRSTCREATED, "firstCreated"},
+    {"language", 8, K_LANGUAGE, NULL},
+    {"copyrightholder", 15, K_COPYRIGHTHOLDER, "copyrightHolder"},
+    {"$schema", 7, K_SCHEMA, NULL},
+    {"headlines", 9, K_HEADLINES, NULL},
+    {"bodies", 6, K_BODIES, NULL},
+    {"descriptions", 12, K_DESCRIPTIONS, NULL},
+    {"infosources", 11, K_INFOSOURCES, "infoSources"},
+    {"standard", 8, K_STANDARD, NULL},
 };
 
 /* Known keys are shorter than this (lookup() compares up to 16 bytes). */
@@ -117,9 +117,9 @@ static const nd_key_t nd_top_keys[] = {
 #define ND_KEY_SLOTS 64
 
 static const nd_key_t nd_entry_keys[] = {
-    {"value", 5, K_VALUE, 0},   {"contenttype", 11, K_CONTENTTYPE, 1},
-    {"name", 4, K_NAME, 0},     {"version", 7, K_VERSION, 0},
-    {"schema", 6, K_SCHEMA, 0},
+    {"value", 5, K_VALUE, NULL},   {"contenttype", 11, K_CONTENTTYPE, "contentType"},
+    {"name", 4, K_NAME, NULL},     {"version", 7, K_VERSION, NULL},
+    {"schema", 6, K_SCHEMA, NULL},
 };
 _Static_assert(sizeof(nd_top_keys) / sizeof(nd_top_keys[0]) <= 32 &&
                    sizeof(nd_entry_keys) / sizeof(nd_entry_keys[0]) <= 32,
@@ -150,10 +150,17 @@ typedef struct nd_pick_s {
 } nd_pick_t;
 
 /* A key table's lookup() index: slot[h] is the set of its entries that
- * key_hash() puts in slot h; w[k] is entry k's name as key_words(). */
+ * key_hash() puts in slot h; w[k] is entry k's name as key_words(), cw[k]
+ * its 3.x spelling (its name when it has none); bit k of camel is set when
+ * entry k has a 3.x spelling; b[k] and cb[k] are the name and the 3.x
+ * spelling as 16 bytes, zero-padded. */
 typedef struct nd_key_index_s {
     uint32_t slot[ND_KEY_SLOTS];
+    uint32_t camel;
     uint64_t w[32][2];
+    uint64_t cw[32][2];
+    unsigned char b[32][16];
+    unsigned char cb[32][16];
 } nd_key_index_t;
 
 typedef struct nd_chunk_s {
@@ -444,14 +451,20 @@ static void index_keys(const nd_key_t *t, size_t n, nd_key_index_t *x)
         x->slot[key_hash(t[k].len, (unsigned char)t[k].name[0],
                          (unsigned char)t[k].name[t[k].len - 1])] |= 1u << k;
         key_words(t[k].name, t[k].len, x->w[k]);
+        key_words(t[k].camel ? t[k].camel : t[k].name, t[k].len, x->cw[k]);
+        if (t[k].camel)
+            x->camel |= 1u << k;
+        memcpy(x->b[k], t[k].name, t[k].len);
+        memcpy(x->cb[k], t[k].camel ? t[k].camel : t[k].name, t[k].len);
     }
 }
 
 /* The id of a key (ASCII case-insensitive); sets *camel when a key whose
  * 3.x spelling is camelCase is written with an uppercase letter. x is t's
- * index_keys(). */
-static inline __attribute__((always_inline)) int
-lookup(const char *key, size_t len, const nd_key_t *t, const nd_key_index_t *x, int *camel)
+ * index_keys(). wide: key[0..16) may be read whatever len is. */
+static inline __attribute__((always_inline)) int lookup(const char *key, size_t len,
+                                                        const nd_key_t *t, const nd_key_index_t *x,
+                                                        int *camel, int wide)
 {
     if (len == 0 || len >= ND_KEY_LEN_MAX)
         return K_NONE;
@@ -461,8 +474,36 @@ lookup(const char *key, size_t len, const nd_key_t *t, const nd_key_index_t *x, 
     uint32_t m = x->slot[key_hash(len, c0, c1)];
     if (!m)
         return K_NONE;
+#ifdef __SSE2__
+    if (wide) {
+        /* As below, one 16-byte compare a spelling, without a branch on len. */
+        unsigned k0 = (unsigned)__builtin_ctz(m), need = (1u << len) - 1;
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)key);
+        unsigned el = (unsigned)_mm_movemask_epi8(
+                     _mm_cmpeq_epi8(v, _mm_loadu_si128((const __m128i *)(const void *)x->b[k0]))),
+                 ec = (unsigned)_mm_movemask_epi8(
+                     _mm_cmpeq_epi8(v, _mm_loadu_si128((const __m128i *)(const void *)x->cb[k0])));
+        unsigned hc = (ec & need) == need;
+        if ((t[k0].len == len) & (hc | ((el & need) == need))) {
+            *camel |= (int)(x->camel >> k0 & hc);
+            return t[k0].id;
+        }
+    }
+#else
+    (void)wide;
+#endif
     uint64_t w[2];
     key_words(key, len, w);
+    /* The common case first, without a branch on the spelling: the key is
+     * spelt exactly as the first entry of its slot's name or 3.x spelling
+     * (the slots hold one entry each). Else the ASCII case fold below. */
+    unsigned k0 = (unsigned)__builtin_ctz(m);
+    uint64_t dc = (w[0] ^ x->cw[k0][0]) | (w[1] ^ x->cw[k0][1]);
+    uint64_t dl = (w[0] ^ x->w[k0][0]) | (w[1] ^ x->w[k0][1]);
+    if ((t[k0].len == len) & ((dc == 0) | (dl == 0))) {
+        *camel |= (int)(x->camel >> k0 & (dc == 0));
+        return t[k0].id;
+    }
     uint64_t u0 = word_upper(w[0]), u1 = word_upper(w[1]);
     w[0] |= u0 >> 2; /* 0x80 >> 2: the 0x20 that lowercases a letter */
     w[1] |= u1 >> 2;
@@ -891,14 +932,16 @@ static inline __attribute__((always_inline)) int map_key(nd_parser_t *p, const u
         return 0;
     }
     const char *k = (const char *)key;
+    uintptr_t a = (uintptr_t)key, lo = (uintptr_t)p->in;
+    int wide = a >= lo && a + 16 <= lo + p->in_len; /* 16 bytes of the input */
     if (p->depth == 1) {
-        p->top_key = lookup(k, len, nd_top_keys, &p->top_idx, &p->camel);
+        p->top_key = lookup(k, len, nd_top_keys, &p->top_idx, &p->camel, wide);
         size_t n = len < sizeof(p->key_name) - 1 ? len : sizeof(p->key_name) - 1;
         p->key_p = key_ref(p, k, n, p->key_name);
         p->key_n = n;
     } else if ((p->depth == 3 && p->arr_key != K_NONE) ||
                (p->depth == 2 && p->top_key == K_STANDARD)) {
-        p->ent_key = lookup(k, len, nd_entry_keys, &p->ent_idx, &p->camel);
+        p->ent_key = lookup(k, len, nd_entry_keys, &p->ent_idx, &p->camel, wide);
         size_t n = len < sizeof(p->ent_name) - 1 ? len : sizeof(p->ent_name) - 1;
         p->ent_p = key_ref(p, k, n, p->ent_name);
         p->ent_n = n;

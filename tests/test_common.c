@@ -86,6 +86,82 @@ static void iso_times_parse_and_format(void)
     ND_EXPECT(nd_time_parse_iso(out, strlen(out), &back) == 0 && back == 1705483800250LL);
 }
 
+/* The parse of s[0..len) with a 'T' at byte 10 spelled 't': the general
+ * parser takes both alike, and the fast path (which wants 'T') none. */
+static int parse_general(const char *s, size_t len, int64_t *ms)
+{
+    char t[32];
+    memcpy(t, s, len);
+    if (len > 10 && t[10] == 'T')
+        t[10] = 't';
+    return nd_time_parse_iso(t, len, ms);
+}
+
+/* Fast path and general parser agree on s[0..len); counts a mismatch. */
+static int time_paths_agree(const char *s, size_t len)
+{
+    int64_t a = -7, b = -7;
+    int ra = nd_time_parse_iso(s, len, &a), rb = parse_general(s, len, &b);
+    return ra == rb && (ra != 0 || a == b);
+}
+
+static void iso_time_fast_shapes_match_general(void)
+{
+    static const char *tpl[] = {"2024-01-17T09:30:00Z",      "1987-02-26T15:01:01+05:30",
+                                "1999-12-31T23:59:60-11:59", "0000-03-01T00:00:00Z",
+                                "2000-02-29T12:00:00-00:00", "9999-12-31T23:59:59+23:59"};
+    int64_t ms;
+    ND_ASSERT(nd_time_parse_iso("1987-02-26T15:01:01+05:30", 25, &ms) == 0);
+    ND_EXPECT(ms == 541296000000LL + (15 * 3600 + 61 - 330 * 60) * 1000LL, "got %lld",
+              (long long)ms);
+    ND_ASSERT(nd_time_parse_iso("1999-12-31T23:59:60-11:59", 25, &ms) == 0);
+    ND_EXPECT(ms == 946684800000LL + (11 * 3600 + 59 * 60) * 1000LL, "got %lld", (long long)ms);
+    ND_EXPECT(nd_time_parse_iso("2024-01-17T09:30:61Z", 20, &ms) == -1);
+    ND_EXPECT(nd_time_parse_iso("2024-01-17T09:30:00+24:00", 25, &ms) == -1);
+    ND_EXPECT(nd_time_parse_iso("2024-01-17T09:30:00+01:60", 25, &ms) == -1);
+    ND_EXPECT(nd_time_parse_iso("2024-01-17T09:30:00+01-00", 25, &ms) == -1);
+    ND_EXPECT(nd_time_parse_iso("2024-01-32T09:30:00Z", 20, &ms) == -1);
+    long bad = 0, n = 0, ok = 0;
+    char s[32];
+    /* Every byte value at every position of each template. */
+    for (size_t k = 0; k < sizeof(tpl) / sizeof(tpl[0]); k++) {
+        size_t len = strlen(tpl[k]);
+        for (size_t i = 0; i < len; i++)
+            for (int c = 0; c < 256; c++) {
+                memcpy(s, tpl[k], len);
+                s[i] = (char)c;
+                bad += !time_paths_agree(s, len);
+                n++;
+            }
+    }
+    /* Random digits in the digit places (every field's range edges), random
+     * signs, and now and then a random byte anywhere. */
+    static const unsigned char tens[25] = {10, 10, 10, 10, 0, 2,  10, 0, 4,  10, 0, 3, 10,
+                                           0,  7,  10, 0,  7, 10, 0,  3, 10, 0,  7, 10};
+    uint64_t r = 0x9E3779B97F4A7C15ull;
+    for (int t = 0; t < 200000; t++) {
+        size_t len = t & 1 ? 25 : 20;
+        memcpy(s, tpl[t & 1], len);
+        for (size_t i = 0; i < len; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned v = (unsigned)(r >> 33);
+            if (s[i] >= '0' && s[i] <= '9')
+                s[i] = (char)('0' + v % tens[i]);
+            else if (i == 19 && len == 25)
+                s[i] = v & 1 ? '-' : '+';
+            if ((v >> 8) % 64 == 0)
+                s[i] = (char)(v >> 16);
+        }
+        int64_t x;
+        ok += nd_time_parse_iso(s, len, &x) == 0;
+        bad += !time_paths_agree(s, len);
+        n++;
+    }
+    ND_EXPECT(bad == 0, "%ld of %ld inputs differ between the fast path and the general one", bad,
+              n);
+    ND_EXPECT(ok > 30000, "only %ld random times parsed", ok);
+}
+
 int main(void)
 {
     ND_TEST(err_names_are_unique_and_stable);
@@ -93,5 +169,6 @@ int main(void)
     ND_TEST(buf_appends_and_escapes);
     ND_TEST(buf_append_fails_cleanly);
     ND_TEST(iso_times_parse_and_format);
+    ND_TEST(iso_time_fast_shapes_match_general);
     return nd_test_done();
 }

@@ -596,7 +596,8 @@ static void key_spellings(void)
     static const char *const others[] = {
         "bodies",      "headlines",    "schema",      "descriptions", "standard",
         "infosources", "firstcreated", "body_html",   "body_xhtml",   "description_text",
-        "$schema",     "value",        "contenttype", "headlinesx",   "uri "};
+        "$schema",     "value",        "contenttype", "headlinesx",   "uri ",
+        "lang",        "LANG"}; /* lookup() puts "lang" in the slot of "language" */
     for (size_t i = 0; i < N_KEY_FIELDS; i++) {
         const char *name = key_fields[i][0];
         size_t n = strlen(name);
@@ -667,6 +668,47 @@ static void key_spellings(void)
     ND_EXPECT(nmatch > 40 && nmiss > 300, "%zu matches, %zu misses", nmatch, nmiss);
     nd_buf_free(&d);
     nd_buf_free(&base);
+    nd_parser_destroy(fast);
+    nd_parser_destroy(ref);
+}
+
+/* Keys that lookup() cannot read 16 bytes of (an escaped key, decoded
+ * outside the input, or a key within 16 bytes of the document's end): the
+ * same ids and camelCase detection as elsewhere. Walk on and off. */
+static void key_lookup_narrow(void)
+{
+    static const struct {
+        const char *doc;
+        int major;
+    } cases[] = {
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"copyright\\u0048older\":\"S\"}", 3},
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"copyright\\u0068older\":\"S\"}", 1},
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"Copyright\\u0068older\":\"S\"}", 3},
+        {"{\"u\\u0072i\":\"u1\",\"body_text\":\"a b\"}", 1},
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"infoSources\":[]}", 3},
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"infoSources\":[] }", 3},
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"infosources\":[]}", 2},
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"bodies\":[{\"contentType\":\"\"}]}", 3},
+        {"{\"uri\":\"u1\",\"body_text\":\"a b\",\"bodies\":[{\"contenttype\":\"\"}]}", 2},
+        {"{\"body_text\":\"a b\",\"uri\":\"u1\"}", 1},
+        {"{\"body_text\":\"a b\",\"URI\":\"u1\"}", 1},
+    };
+    nd_parser_t *fast, *ref;
+    two_parsers(&fast, &ref);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].doc);
+        char *doc = nd_malloc(len); /* exactly len bytes: nothing to read past the end */
+        ND_ASSERT(doc);
+        memcpy(doc, cases[i].doc, len);
+        nd_err_t err = same_both_ways(fast, ref, doc, len, "narrow key");
+        nd_article_t a;
+        char e[256];
+        ND_EXPECT(
+            err == ND_ERR_NO_ERROR && nd_parser_parse(fast, doc, len, &a, e, sizeof(e)) == 0 &&
+                a.ninjs_major == cases[i].major && a.uri_len == 2 && memcmp(a.uri, "u1", 2) == 0,
+            "case %zu: %s", i, cases[i].doc);
+        nd_free(doc);
+    }
     nd_parser_destroy(fast);
     nd_parser_destroy(ref);
 }
@@ -847,6 +889,7 @@ int main(void)
     ND_TEST(fast_json_insertions);
     ND_TEST(fast_json_bad_utf8);
     ND_TEST(key_spellings);
+    ND_TEST(key_lookup_narrow);
     ND_TEST(fast_json_string_bytes);
     ND_TEST(names_and_reuse);
     ND_TEST(fast_json_escape_blocks);
