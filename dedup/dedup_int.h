@@ -40,9 +40,15 @@ _Static_assert((1u << ND_SIG_SLOT_BITS) == ND_SIG_SLOTS, "ND_SIG_SLOTS must be 2
 typedef void (*nd_sign_kernel_fn)(uint32_t k, uint64_t seed, const char *text, size_t len,
                                   nd_sig_t *sig);
 
+/* The slot comparison of verification (nd_lsh_slot_matches and its SIMD
+ * forms), chosen with the kernel: same counts on every path. */
+typedef void (*nd_slot_matches_fn)(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
+                                   const uint8_t *bhi, int *m_lo, int *mh);
+
 typedef struct nd_sign_kernel_s {
     const char *name;
     nd_sign_kernel_fn fn;
+    nd_slot_matches_fn slot_matches;
 } nd_sign_kernel_t;
 
 /*
@@ -550,10 +556,21 @@ void nd_sig_pack(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES], uint8_t hi[ND_HI
  */
 double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd_nmask_t ma,
                          const uint8_t *blo, const uint8_t *bhi, uint32_t nb, nd_nmask_t mb);
+/* nd_lsh_similarity_of: nd_lsh_similarity() from the slot counts
+ * nd_lsh_slot_matches() gives. */
+double nd_lsh_similarity_of(int m_lo, int mh, uint32_t na, nd_nmask_t ma, uint32_t nb,
+                            nd_nmask_t mb);
 /* nd_lsh_slot_matches: how many stored low slots (*m_lo) and high slots (*mh)
- * two packed signatures have equal. */
+ * two packed signatures have equal: the reference for every kernel's
+ * slot_matches. */
 void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
                          const uint8_t *bhi, int *m_lo, int *mh);
+#if defined(__x86_64__) || defined(__i386__)
+/* nd_lsh_slot_matches_avx2: the same, 16 low or 32 high slots a step (lsh_avx2.c;
+ * only where the CPU has AVX2). */
+void nd_lsh_slot_matches_avx2(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
+                              const uint8_t *bhi, int *m_lo, int *mh);
+#endif
 /* nd_lsh_candidates: fill dd->cand from the band tables, given the probing
  * signature's packed low slots (nd_sig_pack) and band keys (nd_band_hashes);
  * @return their number. */

@@ -913,8 +913,10 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         uint32_t best_age = 0;
         for (uint32_t i = 0; i < nv; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);
-            double s = nd_lsh_similarity(k.plo, k.hi, sig->n_shingles, k.mask, a->lo, a->hi,
-                                         a->n_shingles, a->num_mask);
+            int m_lo, mh;
+            dd->kern->slot_matches(k.plo, k.hi, a->lo, a->hi, &m_lo, &mh);
+            double s =
+                nd_lsh_similarity_of(m_lo, mh, sig->n_shingles, k.mask, a->n_shingles, a->num_mask);
             if (s > best || (s == best && nd_art_age(dd, a) > best_age)) {
                 best = s;
                 best_age = nd_art_age(dd, a);

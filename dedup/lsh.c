@@ -149,6 +149,14 @@ double nd_lsh_similarity(const uint8_t *alo, const uint8_t *ahi, uint32_t na, nd
         return 0.0;
     int m_lo, mh;
     nd_lsh_slot_matches(alo, ahi, blo, bhi, &m_lo, &mh);
+    return nd_lsh_similarity_of(m_lo, mh, na, ma, nb, mb);
+}
+
+double nd_lsh_similarity_of(int m_lo, int mh, uint32_t na, nd_nmask_t ma, uint32_t nb,
+                            nd_nmask_t mb)
+{
+    if (na == 0 || nb == 0)
+        return 0.0;
     /* b-bit slots agree by chance 2^-b of the time: b-bit MinHash correction */
     const double cl = 1.0 / (1u << ND_LO_BITS), ch = 1.0 / (1u << ND_HI_BITS);
     double pl = ((double)m_lo / ND_SIG_LO - cl) / (1.0 - cl);

@@ -823,11 +823,13 @@ static void slot_matches_count(void)
         for (int i = 0; i < ND_SIG_SLOTS; i++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
             a.slots[i] = (uint32_t)(x >> 32);
-            uint32_t r = (uint32_t)x % 4;
-            /* equal, equal in the stored bits only, one stored bit off, random */
+            uint32_t r = (uint32_t)x % 5;
+            /* equal, equal in the stored bits only, one stored bit off (of
+             * the 6 every slot keeps, of the 12 a low slot keeps), random */
             b.slots[i] = r == 0   ? a.slots[i]
                          : r == 1 ? a.slots[i] ^ 0x10000u
                          : r == 2 ? a.slots[i] ^ (1u << ((uint32_t)(x >> 8) % 6))
+                         : r == 3 ? a.slots[i] ^ (1u << ((uint32_t)(x >> 8) % 12))
                                   : (uint32_t)(x >> 11);
         }
         int want_lo = 0, want_hi = 0;
@@ -845,6 +847,13 @@ static void slot_matches_count(void)
         ND_ASSERT(got_lo == want_lo && got_hi == want_hi,
                   "trial %d: low %d (want %d), high %d (want %d)", t, got_lo, want_lo, got_hi,
                   want_hi);
+        /* every kernel's slot matcher (the one its engine verifies with) */
+        for (const char *const *k = nd_sign_kernels(); *k; k++) {
+            nd_sign_kernel_find(*k)->slot_matches(alo, ahi, blo, bhi, &got_lo, &got_hi);
+            ND_ASSERT(got_lo == want_lo && got_hi == want_hi,
+                      "%s, trial %d: low %d (want %d), high %d (want %d)", *k, t, got_lo, want_lo,
+                      got_hi, want_hi);
+        }
     }
 }
 
