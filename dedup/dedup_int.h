@@ -31,6 +31,20 @@ _Static_assert((1u << ND_SIG_SLOT_BITS) == ND_SIG_SLOTS, "ND_SIG_SLOTS must be 2
 #define ND_MIX_C1      0x9E3779B1u
 #define ND_MIX_C2      0x85EBCA77u
 
+/* The stored digit mask: the signature's 64-bit one, or folded (OR) to 32 bits. */
+#ifndef ND_MASK_BITS_
+#define ND_MASK_BITS_ 64
+#endif
+#if ND_MASK_BITS_ == 64
+typedef uint64_t nd_nmask_t;
+#else
+typedef uint32_t nd_nmask_t;
+#endif
+static inline nd_nmask_t nd_mask_fold(uint64_t m)
+{
+    return (nd_nmask_t)(ND_MASK_BITS_ == 64 ? m : m | m >> 32);
+}
+
 /*
  * A signature kernel: the one-permutation slots of text[0..len) with shingles
  * of k tokens (tokenising, token hashes, shingle fold; see sign_int.h),
@@ -45,10 +59,15 @@ typedef void (*nd_sign_kernel_fn)(uint32_t k, uint64_t seed, const char *text, s
 typedef void (*nd_slot_matches_fn)(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
                                    const uint8_t *bhi, int *m_lo, int *mh);
 
+/* The packing of a signature into its stored form (nd_sig_pack and its SIMD
+ * forms), chosen with the kernel: same bytes on every path. */
+typedef void (*nd_sig_pack_fn)(const nd_sig_t *sig, uint8_t *plo, uint8_t *hi, nd_nmask_t *mask);
+
 typedef struct nd_sign_kernel_s {
     const char *name;
     nd_sign_kernel_fn fn;
     nd_slot_matches_fn slot_matches;
+    nd_sig_pack_fn sig_pack;
 } nd_sign_kernel_t;
 
 /*
@@ -347,20 +366,6 @@ size_t nd_itab_bytes(const nd_itab_t *t);
 _Static_assert(ND_LO_BITS == 12 || ND_LO_BITS == 16, "ND_LO_BITS: 12 or 16");
 _Static_assert(ND_HI_BITS == 4 || ND_HI_BITS == 6 || ND_HI_BITS == 8, "ND_HI_BITS: 4, 6 or 8");
 
-/* The stored digit mask: the signature's 64-bit one, or folded (OR) to 32 bits. */
-#ifndef ND_MASK_BITS_
-#define ND_MASK_BITS_ 64
-#endif
-#if ND_MASK_BITS_ == 64
-typedef uint64_t nd_nmask_t;
-#else
-typedef uint32_t nd_nmask_t;
-#endif
-static inline nd_nmask_t nd_mask_fold(uint64_t m)
-{
-    return (nd_nmask_t)(ND_MASK_BITS_ == 64 ? m : m | m >> 32);
-}
-
 /* nd_popcount64: the number of set bits of x (SWAR: the baseline x86-64
  * target has no popcnt instruction, and libgcc's is a call). */
 static inline int nd_popcount64(uint64_t x)
@@ -570,6 +575,9 @@ void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *
  * only where the CPU has AVX2). */
 void nd_lsh_slot_matches_avx2(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
                               const uint8_t *bhi, int *m_lo, int *mh);
+/* nd_sig_pack_avx2: nd_sig_pack(), 8 slots a step (lsh_avx2.c). */
+void nd_sig_pack_avx2(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES], uint8_t hi[ND_HI_BYTES],
+                      nd_nmask_t *mask);
 #endif
 /* nd_lsh_candidates: fill dd->cand from the band tables, given the probing
  * signature's packed low slots (nd_sig_pack) and band keys (nd_band_hashes);

@@ -779,7 +779,7 @@ struct sig_keys_s {
 
 static void sig_keys(const nd_dedup_t *dd, const nd_sig_t *sig, struct sig_keys_s *k)
 {
-    nd_sig_pack(sig, k->plo, k->hi, &k->mask);
+    dd->kern->sig_pack(sig, k->plo, k->hi, &k->mask);
     nd_band_hashes(dd, k->plo, nd_bands_all(dd), k->bh);
 }
 

@@ -1,13 +1,16 @@
 /*
- * lsh_avx2.c - the AVX2 slot matcher (this file alone is compiled with
- * -mavx2 -mpopcnt; it runs only when the CPU reports AVX2, as part of the
- * "avx2" kernel, see sign.c). It counts what nd_lsh_slot_matches() counts,
+ * lsh_avx2.c - the AVX2 forms of the packing and the comparison of stored
+ * signatures (this file alone is compiled with -mavx2 -mpopcnt; it runs only
+ * when the CPU reports AVX2, as part of the "avx2" kernel, see sign.c), with
+ * the results of lsh.c's references. nd_sig_pack_avx2 packs 8 slots a step.
+ * The matcher counts what nd_lsh_slot_matches() counts,
  * the equal stored slots of two packed signatures, 16 low slots or 32 high
  * slots a step instead of 4 or 8: each 3-byte group of the xor of the two
  * (two 12-bit low slots, or four 6-bit high ones) is moved into a 32-bit lane,
  * and each slot's bits are tested for zero there.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "dedup_int.h"
 
@@ -56,7 +59,50 @@ ND_AVX2 void nd_lsh_slot_matches_avx2(const uint8_t *alo, const uint8_t *ahi, co
     *mh_out = mh;
 }
 
+ND_AVX2 void nd_sig_pack_avx2(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES],
+                              uint8_t hi[ND_HI_BYTES], nd_nmask_t *mask)
+{
+    /* stores of 8 and 4 bytes run up to 5 past the last kept byte */
+    uint8_t lo_buf[ND_LO_BYTES + 8], hi_buf[ND_HI_BYTES + 8];
+    const __m256i m12 = _mm256_set1_epi64x(0xFFF), m12h = _mm256_set1_epi64x(0xFFF000);
+    for (int i = 0; i < ND_SIG_LO; i += 8) {
+        /* slots 2j, 2j + 1 in 64-bit lane j: their low 12 bits side by side */
+        __m256i x = _mm256_loadu_si256((const __m256i *)(sig->slots + i));
+        __m256i v = _mm256_or_si256(_mm256_and_si256(x, m12),
+                                    _mm256_and_si256(_mm256_srli_epi64(x, 20), m12h));
+        /* 3 bytes of each lane: bytes 0-2 and 8-10 of each half to its bytes 0-5 */
+        v = _mm256_shuffle_epi8(v, _mm256_setr_epi8(0, 1, 2, 8, 9, 10, -1, -1, -1, -1, -1, -1, -1,
+                                                    -1, -1, -1, 0, 1, 2, 8, 9, 10, -1, -1, -1, -1,
+                                                    -1, -1, -1, -1, -1, -1));
+        uint8_t *o = lo_buf + 3 * (i / 2);
+        _mm_storel_epi64((__m128i *)o, _mm256_castsi256_si128(v));
+        _mm_storel_epi64((__m128i *)(o + 6), _mm256_extracti128_si256(v, 1));
+    }
+    const __m256i m6 = _mm256_set1_epi64x(0x3F), m6h = _mm256_set1_epi64x(0xFC0);
+    for (int i = 0; i < ND_SIG_HI; i += 8) {
+        /* slots 4j..4j + 3 in 128-bit half j: their low 6 bits side by side */
+        __m256i x = _mm256_loadu_si256((const __m256i *)(sig->slots + ND_SIG_LO + i));
+        __m256i t = _mm256_or_si256(_mm256_and_si256(x, m6),
+                                    _mm256_and_si256(_mm256_srli_epi64(x, 26), m6h));
+        __m256i v = _mm256_or_si256(t, _mm256_slli_epi64(_mm256_bsrli_epi128(t, 8), 12));
+        uint8_t *o = hi_buf + 3 * (i / 4);
+        uint32_t w0 = (uint32_t)_mm256_cvtsi256_si32(v);
+        uint32_t w1 = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(v, 1));
+        memcpy(o, &w0, 4);
+        memcpy(o + 3, &w1, 4);
+    }
+    memcpy(plo, lo_buf, ND_LO_BYTES);
+    memcpy(hi, hi_buf, ND_HI_BYTES);
+    *mask = nd_mask_fold(sig->num_mask);
+}
+
 #else
+
+void nd_sig_pack_avx2(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES], uint8_t hi[ND_HI_BYTES],
+                      nd_nmask_t *mask)
+{
+    nd_sig_pack(sig, plo, hi, mask); /* other widths: the reference */
+}
 
 void nd_lsh_slot_matches_avx2(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
                               const uint8_t *bhi, int *m_lo_out, int *mh_out)

@@ -1062,6 +1062,32 @@ static void other_band_shapes(void)
     }
 }
 
+/* Every kernel's packer gives the reference's bytes (nd_sig_pack), for random
+ * slots and for slots with every stored bit set or clear. */
+static void sig_pack_every_kernel(void)
+{
+    uint64_t x = 0x13198A2E03707344ULL;
+    for (int t = 0; t < 3000; t++) {
+        nd_sig_t sig;
+        memset(&sig, 0, sizeof(sig));
+        for (int i = 0; i < ND_SIG_SLOTS; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            sig.slots[i] = t == 0 ? 0 : t == 1 ? UINT32_MAX : (uint32_t)(x >> 29);
+        }
+        sig.num_mask = x ^ (x << 17);
+        uint8_t lo[ND_LO_BYTES], hi[ND_HI_BYTES];
+        nd_nmask_t m;
+        nd_sig_pack(&sig, lo, hi, &m);
+        for (const char *const *k = nd_sign_kernels(); *k; k++) {
+            uint8_t klo[ND_LO_BYTES], khi[ND_HI_BYTES];
+            nd_nmask_t km;
+            nd_sign_kernel_find(*k)->sig_pack(&sig, klo, khi, &km);
+            ND_ASSERT(!memcmp(lo, klo, sizeof(lo)) && !memcmp(hi, khi, sizeof(hi)) && m == km,
+                      "%s, trial %d: packed forms differ", *k, t);
+        }
+    }
+}
+
 /* Evictions that empty the index (two articles at a time, 3 h apart), then
  * of articles in the records they freed: each deletes exactly its own entries
  * (every band table holds one entry per indexed article). */
@@ -1175,6 +1201,7 @@ int main(void)
     ND_TEST(add_and_restore_index_alike);
     ND_TEST(many_equal_keys);
     ND_TEST(slot_matches_count);
+    ND_TEST(sig_pack_every_kernel);
     ND_TEST(prefetch_changes_nothing);
     ND_TEST(band_hashes_match_reference);
     ND_TEST(other_band_shapes);
