@@ -26,18 +26,35 @@
 
 #include "dedup_int.h"
 
-void nd_band_hashes(const nd_dedup_t *dd, const uint8_t *plo, uint32_t mask, uint64_t *bh)
+void nd_band_keys2(const uint64_t *seed, const uint8_t *plo, uint32_t bands, uint64_t *bh)
 {
 #if ND_LO_BITS == 12
-    if (dd->conf.rows == 2) { /* band b is the 3 bytes at 3 b: two 12-bit slots */
+    for (uint32_t b = 0; b < bands; b++) {
+        const uint8_t *q = plo + 3 * b;
+        uint32_t v24 = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
+        bh[b] = nd_band_mix((seed[b] ^ ((uint64_t)(v24 & 0xfff) | (uint64_t)(v24 >> 12) << 16)) *
+                            ND_BAND_MUL);
+    }
+#else
+    for (uint32_t b = 0; b < bands; b++)
+        bh[b] = nd_band_mix((seed[b] ^ ((uint64_t)nd_lo_get(plo, 2 * b) |
+                                        (uint64_t)nd_lo_get(plo, 2 * b + 1) << 16)) *
+                            ND_BAND_MUL);
+#endif
+}
+
+void nd_band_hashes(const nd_dedup_t *dd, const uint8_t *plo, uint32_t mask, uint64_t *bh)
+{
+    if (dd->conf.rows == 2) { /* every band's key at once, the kernel's way */
+        uint64_t all[ND_BANDS_MAX];
+        dd->kern->band_keys2(dd->band_seed, plo, dd->conf.bands, all);
         for (uint32_t b = 0; b < dd->conf.bands; b++)
             if (mask >> b & 1) {
-                bh[b] = nd_band_hash2(dd, plo, b);
+                bh[b] = all[b];
                 nd_itab_prefetch(&dd->band_tab[b], bh[b]);
             }
         return;
     }
-#endif
     uint16_t lo[ND_SIG_LO];
     nd_lo_unpack(plo, lo);
     for (uint32_t b = 0; b < dd->conf.bands; b++)

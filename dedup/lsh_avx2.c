@@ -96,7 +96,53 @@ ND_AVX2 void nd_sig_pack_avx2(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES],
     *mask = nd_mask_fold(sig->num_mask);
 }
 
+/* x * c mod 2^64 per 64-bit lane, from 32x32->64 products. */
+ND_AVX2 static inline __m256i mullo64(__m256i x, uint64_t c)
+{
+    const __m256i lo = _mm256_set1_epi64x((long long)(c & 0xFFFFFFFFu));
+    const __m256i hi = _mm256_set1_epi64x((long long)(c >> 32));
+    __m256i cross =
+        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(x, 32), lo), _mm256_mul_epu32(x, hi));
+    return _mm256_add_epi64(_mm256_mul_epu32(x, lo), _mm256_slli_epi64(cross, 32));
+}
+
+ND_AVX2 void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32_t bands,
+                                uint64_t *bh)
+{
+    /* band b's 3 bytes to 32-bit lane b: the 16 bytes loaded hold bands 4q..4q+3
+     * from byte 0, or (the last group, not to read past plo) from byte 4 */
+    const __m128i take0 = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+    const __m128i take4 = _mm_setr_epi8(4, 5, 6, -1, 7, 8, 9, -1, 10, 11, 12, -1, 13, 14, 15, -1);
+    uint32_t b = 0;
+    for (; b + 4 <= bands; b += 4) {
+        size_t o = 3 * (size_t)b, start = o + 16 > ND_LO_BYTES ? o - 4 : o;
+        __m128i v = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(plo + start)),
+                                     o == start ? take0 : take4);
+        /* the two 12-bit slots s0 | s1 << 12 as s0 | s1 << 16, as 64-bit lanes */
+        v = _mm_or_si128(_mm_and_si128(v, _mm_set1_epi32(0xFFF)),
+                         _mm_slli_epi32(_mm_and_si128(v, _mm_set1_epi32(0xFFF000)), 4));
+        __m256i x = _mm256_xor_si256(_mm256_cvtepu32_epi64(v),
+                                     _mm256_loadu_si256((const __m256i *)(seed + b)));
+        x = mullo64(x, ND_BAND_MUL);
+        x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31)); /* nd_band_mix() */
+        x = mullo64(x, 0x94D049BB133111EBULL);
+        x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 29));
+        _mm256_storeu_si256((__m256i *)(bh + b), x);
+    }
+    for (; b < bands; b++) {
+        const uint8_t *q = plo + 3 * b;
+        uint32_t v24 = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
+        bh[b] = nd_band_mix((seed[b] ^ ((uint64_t)(v24 & 0xfff) | (uint64_t)(v24 >> 12) << 16)) *
+                            ND_BAND_MUL);
+    }
+}
+
 #else
+
+void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32_t bands, uint64_t *bh)
+{
+    nd_band_keys2(seed, plo, bands, bh); /* other widths: the reference */
+}
 
 void nd_sig_pack_avx2(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES], uint8_t hi[ND_HI_BYTES],
                       nd_nmask_t *mask)
