@@ -341,12 +341,8 @@ static void evict_keys(nd_dedup_t *dd, uint32_t idx, uint64_t *bh)
     }
     __builtin_prefetch(nd_clu(dd, a->cluster));
     nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
-    if (a->band_mask) {
-        nd_band_hashes(dd, a->lo, a->band_mask, bh);
-        for (uint32_t b = 0; b < dd->conf.bands; b++)
-            if (a->band_mask >> b & 1)
-                nd_itab_prefetch(&dd->band_tab[b], bh[b]);
-    }
+    if (a->band_mask)
+        nd_band_hashes(dd, a->lo, a->band_mask, bh); /* which prefetches the buckets */
 }
 
 /* Remove article idx, already off the heap, with the keys evict_keys() gave:
@@ -397,12 +393,8 @@ static void evict_ahead(nd_dedup_t *dd)
         const nd_art_t *a = nd_art(dd, top);
         __builtin_prefetch(nd_clu(dd, a->cluster));
         nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
-        if (a->band_mask) {
-            nd_band_hashes(dd, a->lo, a->band_mask, dd->ev_bh);
-            for (uint32_t b = 0; b < dd->conf.bands; b++)
-                if (a->band_mask >> b & 1)
-                    nd_itab_prefetch(&dd->band_tab[b], dd->ev_bh[b]);
-        }
+        if (a->band_mask)
+            nd_band_hashes(dd, a->lo, a->band_mask, dd->ev_bh); /* and prefetches */
         dd->ev_idx = top;
     }
     if (dd->heap_len > 1) {
