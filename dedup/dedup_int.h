@@ -487,7 +487,6 @@ struct nd_dedup_s {
      * (UINT32_MAX: none). */
     uint32_t ev_idx;
     uint64_t ev_bh[ND_BANDS_MAX];
-    int simd; /* the kernel is "avx2": the candidate walk takes its AVX2 form */
 };
 
 static inline nd_art_t *nd_art(const nd_dedup_t *dd, uint32_t idx)

@@ -186,7 +186,6 @@ nd_dedup_t *nd_dedup_new(const nd_dedup_conf_t *conf, char *errstr, size_t errst
     dd->kern = kern;
     dd->watermark = ND_TIME_NONE_;
     dd->ev_idx = UINT32_MAX;
-    dd->simd = !strcmp(kern->name, "avx2");
     dd->conf.kernel = NULL; /* not owned; the kernel is dd->kern */
     dd->preferred = nd_strndup(conf->preferred_sources ? conf->preferred_sources : "",
                                conf->preferred_sources ? strlen(conf->preferred_sources) : 0);

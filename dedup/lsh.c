@@ -259,27 +259,6 @@ static inline void scan8(const uint32_t *p, uint32_t tag, uint32_t *match, uint3
 }
 #endif
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define ND_LSH_AVX2 1
-/* scan8() in one 256-bit step (inlined only into nd_lsh_candidates_avx2). */
-__attribute__((target("avx2"))) static inline void scan8_avx2(const uint32_t *p, uint32_t tag,
-                                                              uint32_t *match, uint32_t *empty)
-{
-    __m256i v = _mm256_loadu_si256((const __m256i *)p);
-#define ND_MASK8_(x) ((uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(x)))
-    uint32_t em = ND_MASK8_(_mm256_cmpeq_epi32(v, _mm256_setzero_si256()));
-    uint32_t tm = ND_MASK8_(_mm256_cmpeq_epi32(v, _mm256_set1_epi32(1)));
-    uint32_t mm =
-        ND_MASK8_(_mm256_cmpeq_epi32(_mm256_srli_epi32(v, 24), _mm256_set1_epi32((int)tag)));
-#undef ND_MASK8_
-    *match = mm & ~(em | tm);
-    *empty = em;
-}
-#else
-#define ND_LSH_AVX2 0
-#endif
-
 /* Tag matches gathered from the band tables before any record is read. */
 #define ND_HIT_BATCH 512
 typedef struct nd_hits_s {
@@ -359,9 +338,8 @@ static void band_walk(nd_dedup_t *dd, nd_hits_t *h, const nd_itab_t *t, uint32_t
  * of dd->cand, which only a full set makes matter); the chains of all bands
  * are walked first, the records read after (cand_batch).
  */
-static inline __attribute__((always_inline)) uint32_t
-candidates_body(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *bh, uint32_t n_shingles,
-                const int avx2)
+uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *bh,
+                           uint32_t n_shingles)
 {
     nd_hits_t h;
     h.n = 0;
@@ -396,12 +374,7 @@ candidates_body(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *bh, uint32_t
          * (the chain ends there). Anything else: the general walk. */
         uint32_t *tab = t->t[1], i = (uint32_t)bh[b] & t->mask[1], m, em;
         if (tab && !t->t[0] && i + 8 <= t->mask[1] + 1) {
-#if ND_LSH_AVX2
-            if (avx2)
-                scan8_avx2(tab + i, (uint32_t)(bh[b] >> 56), &m, &em);
-            else
-#endif
-                scan8(tab + i, (uint32_t)(bh[b] >> 56), &m, &em);
+            scan8(tab + i, (uint32_t)(bh[b] >> 56), &m, &em);
             if (em) {
                 for (m &= (em & -em) - 1; m; m &= m - 1)
                     hit_add(dd, &h, &tab[i + (uint32_t)__builtin_ctz(m)], b);
@@ -421,23 +394,4 @@ candidates_body(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *bh, uint32_t
         dd->cand_set[i] = 0;
     }
     return dd->n_cand;
-}
-
-#if ND_LSH_AVX2
-/* candidates_body() compiled for AVX2, so that scan8_avx2() inlines. */
-__attribute__((target("avx2"))) static uint32_t
-candidates_avx2(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *bh, uint32_t n_shingles)
-{
-    return candidates_body(dd, plo, bh, n_shingles, 1);
-}
-#endif
-
-uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *bh,
-                           uint32_t n_shingles)
-{
-#if ND_LSH_AVX2
-    if (dd->simd)
-        return candidates_avx2(dd, plo, bh, n_shingles);
-#endif
-    return candidates_body(dd, plo, bh, n_shingles, 0);
 }
