@@ -818,10 +818,11 @@ void nd_dedup_prefetch(const nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t
     nd_itab_prefetch(&dd->uri_tab, nd_dedup_uri_hash(dd, it->uri, it->uri_len));
     if (!sig->n_shingles || dd->conf.rows != 2)
         return; /* other shapes: the add's own loads */
+    uint64_t bh[ND_BANDS_MAX];
+    dd->kern->band_keys2_slots(dd->band_seed, sig->slots, dd->conf.bands, bh);
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
         const nd_itab_t *t = &dd->band_tab[b];
-        uint64_t h =
-            nd_band_key2(dd, b, sig->slots[2 * b] & ND_LO_MASK, sig->slots[2 * b + 1] & ND_LO_MASK);
+        uint64_t h = bh[b];
         if (t->t[1]) {
             /* the lines of the 8 buckets from home: what the probe's touch
              * loop loads (nd_lsh_candidates) */

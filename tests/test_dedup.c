@@ -1010,11 +1010,15 @@ static void band_hashes_match_reference_on(const char *kern, uint32_t bands)
         uint64_t all[ND_BANDS_MAX], part[ND_BANDS_MAX];
         memset(part, 0, sizeof(part));
         nd_band_hashes(dd, plo, nd_bands_all(dd), all);
+        uint64_t from_slots[ND_BANDS_MAX]; /* the prefetch hint's keys */
+        nd_sign_kernel_find(kern)->band_keys2_slots(dd->band_seed, sig.slots, bands, from_slots);
         uint32_t mask = (uint32_t)(x >> 3) & nd_bands_all(dd);
         nd_band_hashes(dd, plo, mask, part);
         for (uint32_t b = 0; b < c.bands; b++) {
             uint64_t want = nd_band_hash(c.seed, b, lo, 2);
             ND_ASSERT(all[b] == want, "%s, %u bands, trial %d band %u", kern, bands, t, b);
+            ND_ASSERT(from_slots[b] == want, "%s, %u bands, trial %d band %u (from slots)", kern,
+                      bands, t, b);
             ND_ASSERT(part[b] == (mask >> b & 1 ? want : 0), "%s, trial %d band %u (mask)", kern, t,
                       b);
         }
