@@ -516,11 +516,12 @@ static inline uint64_t nd_band_seed(uint64_t seed, uint32_t band)
 {
     return seed ^ (0x9E3779B97F4A7C15ULL * (band + 1));
 }
-#define ND_BAND_MUL 0xBF58476D1CE4E5B9ULL
+#define ND_BAND_MUL     0xBF58476D1CE4E5B9ULL
+#define ND_BAND_MIX_MUL 0x94D049BB133111EBULL
 static inline uint64_t nd_band_mix(uint64_t x)
 {
     x ^= x >> 31;
-    x *= 0x94D049BB133111EBULL;
+    x *= ND_BAND_MIX_MUL;
     x ^= x >> 29;
     return x;
 }
@@ -534,11 +535,16 @@ static inline uint64_t nd_band_hash(uint64_t seed, uint32_t band, const uint16_t
         x = (x ^ p[rows - 1]) * ND_BAND_MUL;
     return nd_band_mix(x);
 }
-/* nd_band_key2: nd_band_hash() of band b for 2 rows whose stored slots are
- * s0 and s1, with dd->band_seed. */
+/* nd_band_key2_of: nd_band_hash() of a band of 2 rows whose stored slots are
+ * s0 and s1, its seed nd_band_seed() of the band. */
+static inline uint64_t nd_band_key2_of(uint64_t band_seed, uint32_t s0, uint32_t s1)
+{
+    return nd_band_mix((band_seed ^ ((uint64_t)s0 | (uint64_t)s1 << 16)) * ND_BAND_MUL);
+}
+/* nd_band_key2: the same for band b, with dd->band_seed. */
 static inline uint64_t nd_band_key2(const nd_dedup_t *dd, uint32_t b, uint32_t s0, uint32_t s1)
 {
-    return nd_band_mix((dd->band_seed[b] ^ ((uint64_t)s0 | (uint64_t)s1 << 16)) * ND_BAND_MUL);
+    return nd_band_key2_of(dd->band_seed[b], s0, s1);
 }
 #if ND_LO_BITS == 12
 /* nd_band_hash2: nd_band_key2() from the packed low slots plo (band b is the

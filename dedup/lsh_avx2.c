@@ -125,16 +125,11 @@ ND_AVX2 void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32
                                      _mm256_loadu_si256((const __m256i *)(seed + b)));
         x = mullo64(x, ND_BAND_MUL);
         x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31)); /* nd_band_mix() */
-        x = mullo64(x, 0x94D049BB133111EBULL);
+        x = mullo64(x, ND_BAND_MIX_MUL);
         x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 29));
         _mm256_storeu_si256((__m256i *)(bh + b), x);
     }
-    for (; b < bands; b++) {
-        const uint8_t *q = plo + 3 * b;
-        uint32_t v24 = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
-        bh[b] = nd_band_mix((seed[b] ^ ((uint64_t)(v24 & 0xfff) | (uint64_t)(v24 >> 12) << 16)) *
-                            ND_BAND_MUL);
-    }
+    nd_band_keys2(seed + b, plo + 3 * b, bands - b, bh + b); /* the last 0..3 */
 }
 
 ND_AVX2 void nd_band_keys2_slots_avx2(const uint64_t *seed, const uint32_t *slots, uint32_t bands,
@@ -150,7 +145,7 @@ ND_AVX2 void nd_band_keys2_slots_avx2(const uint64_t *seed, const uint32_t *slot
         x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(seed + b)));
         x = mullo64(x, ND_BAND_MUL);
         x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31)); /* nd_band_mix() */
-        x = mullo64(x, 0x94D049BB133111EBULL);
+        x = mullo64(x, ND_BAND_MIX_MUL);
         x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 29));
         _mm256_storeu_si256((__m256i *)(bh + b), x);
     }
