@@ -106,6 +106,17 @@ ND_AVX2 static inline __m256i mullo64(__m256i x, uint64_t c)
     return _mm256_add_epi64(_mm256_mul_epu32(x, lo), _mm256_slli_epi64(cross, 32));
 }
 
+/* nd_band_key2_of() of 4 bands: x holds s0 | s1 << 16 of each, seed[0..4)
+ * their seeds. */
+ND_AVX2 static inline __m256i band_keys4(__m256i x, const uint64_t *seed)
+{
+    x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)seed));
+    x = mullo64(x, ND_BAND_MUL);
+    x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31)); /* nd_band_mix() */
+    x = mullo64(x, ND_BAND_MIX_MUL);
+    return _mm256_xor_si256(x, _mm256_srli_epi64(x, 29));
+}
+
 ND_AVX2 void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32_t bands,
                                 uint64_t *bh)
 {
@@ -121,13 +132,7 @@ ND_AVX2 void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32
         /* the two 12-bit slots s0 | s1 << 12 as s0 | s1 << 16, as 64-bit lanes */
         v = _mm_or_si128(_mm_and_si128(v, _mm_set1_epi32(0xFFF)),
                          _mm_slli_epi32(_mm_and_si128(v, _mm_set1_epi32(0xFFF000)), 4));
-        __m256i x = _mm256_xor_si256(_mm256_cvtepu32_epi64(v),
-                                     _mm256_loadu_si256((const __m256i *)(seed + b)));
-        x = mullo64(x, ND_BAND_MUL);
-        x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31)); /* nd_band_mix() */
-        x = mullo64(x, ND_BAND_MIX_MUL);
-        x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 29));
-        _mm256_storeu_si256((__m256i *)(bh + b), x);
+        _mm256_storeu_si256((__m256i *)(bh + b), band_keys4(_mm256_cvtepu32_epi64(v), seed + b));
     }
     nd_band_keys2(seed + b, plo + 3 * b, bands - b, bh + b); /* the last 0..3 */
 }
@@ -142,12 +147,7 @@ ND_AVX2 void nd_band_keys2_slots_avx2(const uint64_t *seed, const uint32_t *slot
         __m256i x = _mm256_loadu_si256((const __m256i *)(slots + 2 * b));
         x = _mm256_or_si256(_mm256_and_si256(x, m12),
                             _mm256_and_si256(_mm256_srli_epi64(x, 16), m12h));
-        x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(seed + b)));
-        x = mullo64(x, ND_BAND_MUL);
-        x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31)); /* nd_band_mix() */
-        x = mullo64(x, ND_BAND_MIX_MUL);
-        x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 29));
-        _mm256_storeu_si256((__m256i *)(bh + b), x);
+        _mm256_storeu_si256((__m256i *)(bh + b), band_keys4(x, seed + b));
     }
     nd_band_keys2_slots(seed + b, slots + 2 * b, bands - b, bh + b);
 }
