@@ -328,21 +328,26 @@ static nd_err_t heap_reserve(nd_dedup_t *dd)
 
 /* --------------------------------------------------------------- eviction */
 
-/* The keys of article idx's bands (those of its band_mask) into bh, from
- * the eviction pipeline when it computed them, and its buckets, uri bucket
- * and cluster prefetched. */
-static void evict_keys(nd_dedup_t *dd, uint32_t idx, uint64_t *bh)
+/* The keys of article idx's bands (those of its band_mask) into bh, and the
+ * loads of its buckets, uri bucket and cluster started. */
+static void evict_load(nd_dedup_t *dd, uint32_t idx, uint64_t *bh)
 {
     const nd_art_t *a = nd_art(dd, idx);
-    if (idx == dd->ev_idx) { /* evict_ahead() did it an add ago */
-        memcpy(bh, dd->ev_bh, sizeof(dd->ev_bh));
-        dd->ev_idx = UINT32_MAX;
-        return;
-    }
     __builtin_prefetch(nd_clu(dd, a->cluster));
     nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
     if (a->band_mask)
         nd_band_hashes(dd, a->lo, a->band_mask, bh); /* which prefetches the buckets */
+}
+
+/* evict_load(), or what the eviction pipeline loaded an add ago. */
+static void evict_keys(nd_dedup_t *dd, uint32_t idx, uint64_t *bh)
+{
+    if (idx == dd->ev_idx) { /* evict_ahead() did it */
+        memcpy(bh, dd->ev_bh, sizeof(dd->ev_bh));
+        dd->ev_idx = UINT32_MAX;
+        return;
+    }
+    evict_load(dd, idx, bh);
 }
 
 /* Remove article idx, already off the heap, with the keys evict_keys() gave:
@@ -390,11 +395,7 @@ static void evict_ahead(nd_dedup_t *dd)
         return;
     uint32_t top = dd->heap[0].idx;
     if (top != dd->ev_idx) {
-        const nd_art_t *a = nd_art(dd, top);
-        __builtin_prefetch(nd_clu(dd, a->cluster));
-        nd_itab_prefetch(&dd->uri_tab, a->uri_hash);
-        if (a->band_mask)
-            nd_band_hashes(dd, a->lo, a->band_mask, dd->ev_bh); /* and prefetches */
+        evict_load(dd, top, dd->ev_bh);
         dd->ev_idx = top;
     }
     if (dd->heap_len > 1) {
