@@ -28,27 +28,14 @@
 
 void nd_band_keys2(const uint64_t *seed, const uint8_t *plo, uint32_t bands, uint64_t *bh)
 {
-#if ND_LO_BITS == 12
-    for (uint32_t b = 0; b < bands; b++) {
-        const uint8_t *q = plo + 3 * b;
-        uint32_t v24 = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
-        bh[b] = nd_band_mix((seed[b] ^ ((uint64_t)(v24 & 0xfff) | (uint64_t)(v24 >> 12) << 16)) *
-                            ND_BAND_MUL);
-    }
-#else
     for (uint32_t b = 0; b < bands; b++)
-        bh[b] = nd_band_mix((seed[b] ^ ((uint64_t)nd_lo_get(plo, 2 * b) |
-                                        (uint64_t)nd_lo_get(plo, 2 * b + 1) << 16)) *
-                            ND_BAND_MUL);
-#endif
+        bh[b] = nd_band_key2_of(seed[b], nd_lo_get(plo, 2 * b), nd_lo_get(plo, 2 * b + 1));
 }
 
 void nd_band_keys2_slots(const uint64_t *seed, const uint32_t *slots, uint32_t bands, uint64_t *bh)
 {
     for (uint32_t b = 0; b < bands; b++)
-        bh[b] = nd_band_mix((seed[b] ^ ((uint64_t)(slots[2 * b] & ND_LO_MASK) |
-                                        (uint64_t)(slots[2 * b + 1] & ND_LO_MASK) << 16)) *
-                            ND_BAND_MUL);
+        bh[b] = nd_band_key2_of(seed[b], slots[2 * b] & ND_LO_MASK, slots[2 * b + 1] & ND_LO_MASK);
 }
 
 void nd_band_hashes(const nd_dedup_t *dd, const uint8_t *plo, uint32_t mask, uint64_t *bh)
