@@ -94,8 +94,8 @@ ND_AVX2 static inline void nd_slot_update8(uint32_t slots[ND_SIG_SLOTS], const u
  * 256-bit store still in flight waits). The last 1..15 shingles are mixed,
  * eight at a time, from a zero-padded copy of their windows.
  */
-ND_AVX2 static void nd_fold_avx2(const uint64_t *th, size_t n, uint32_t k,
-                                 uint32_t slots[ND_SIG_SLOTS])
+ND_AVX2 static inline __attribute__((always_inline)) void
+nd_fold_body(const uint64_t *th, size_t n, uint32_t k, uint32_t slots[ND_SIG_SLOTS])
 {
     size_t m = n >= k ? n - k + 1 : 0, i = 0;
     uint64_t out[2][16];
@@ -123,6 +123,17 @@ ND_AVX2 static void nd_fold_avx2(const uint64_t *th, size_t n, uint32_t k,
         for (size_t l = 0; l < r; l++)
             nd_slot_update8(slots, out[0] + l);
     }
+}
+
+/* The fold for the default k = 4 with k a constant (the mix has no test of k
+ * in its loop), any other k as given. */
+ND_AVX2 static void nd_fold_avx2(const uint64_t *th, size_t n, uint32_t k,
+                                 uint32_t slots[ND_SIG_SLOTS])
+{
+    if (k == 4)
+        nd_fold_body(th, n, 4, slots);
+    else
+        nd_fold_body(th, n, k, slots);
 }
 
 /* The multiplier of XXH3_avalanche() (xxHash 0.8.1 has no name for it). */
