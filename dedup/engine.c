@@ -773,7 +773,14 @@ struct sig_keys_s {
 static void sig_keys(const nd_dedup_t *dd, const nd_sig_t *sig, struct sig_keys_s *k)
 {
     dd->kern->sig_pack(sig, k->plo, k->hi, &k->mask);
-    nd_band_hashes(dd, k->plo, nd_bands_all(dd), k->bh);
+    /* 2-row keys without prefetching their buckets: the hint started those
+     * loads an add ago, and the candidate walk's touch loop has them in
+     * flight together anyway (nd_band_hashes's prefetches were ~480
+     * instructions an add) */
+    if (dd->conf.rows == 2)
+        dd->kern->band_keys2(dd->band_seed, k->plo, dd->conf.bands, k->bh);
+    else
+        nd_band_hashes(dd, k->plo, nd_bands_all(dd), k->bh);
 }
 
 static void fill_info(const nd_clu_t *c, nd_cluster_info_t *ci)
@@ -856,7 +863,7 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         return ND_ERR_NO_ERROR;
     }
 
-    /* band keys first: their prefetches overlap the eviction and the reserve */
+    /* the band keys (of the forms the index uses) */
     struct sig_keys_s k;
     sig_keys(dd, sig, &k);
 
