@@ -133,8 +133,12 @@ log4j.logger.kafka=INFO
 log4j.logger.org.apache.kafka=INFO
 EOF
     if [ ! -f "$DIR/data/meta.properties" ]; then
-        local uuid
-        uuid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        local uuid=-
+        # a cluster id starting with '-' would be read as an option (1 run in
+        # 64 failed so); Kafka's own Uuid.randomUuid() draws again in that case
+        while [ "${uuid#-}" != "$uuid" ]; do
+            uuid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        done
         java_cp kafka.tools.StorageTool format -t "$uuid" -c "$DIR/server.properties" \
             >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; die "storage format failed"; }
     fi
