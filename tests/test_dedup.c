@@ -249,6 +249,17 @@ static void gen_text(uint64_t seed, int ntok, char *out, size_t cap)
     }
 }
 
+/* Add article "<prefix><i>" from source "s" at time t, its text
+ * gen_text(seed, ntok). */
+static nd_err_t add_gen(nd_dedup_t *dd, const char *prefix, int i, uint64_t seed, int ntok,
+                        int64_t t, nd_decision_t *d)
+{
+    char text[4096], u[32];
+    gen_text(seed, ntok, text, sizeof(text));
+    snprintf(u, sizeof(u), "%s%d", prefix, i);
+    return add(dd, u, "s", t, text, d);
+}
+
 static void window_eviction_by_cap(void)
 {
     nd_dedup_conf_t c;
@@ -256,12 +267,10 @@ static void window_eviction_by_cap(void)
     c.max_articles = 10;
     nd_dedup_t *dd = mk(&c);
     ND_ASSERT(dd);
-    char text[4096], u[32];
+    char text[4096];
     nd_decision_t d;
     for (int i = 0; i < 25; i++) {
-        gen_text((uint64_t)i + 1, 200, text, sizeof(text));
-        snprintf(u, sizeof(u), "u%d", i);
-        ND_EXPECT(add(dd, u, "s", T0 + i, text, &d) == ND_ERR_NO_ERROR);
+        ND_EXPECT(add_gen(dd, "u", i, (uint64_t)i + 1, 200, T0 + i, &d) == ND_ERR_NO_ERROR);
         nd_dedup_stats_t st;
         nd_dedup_stats(dd, &st);
         ND_EXPECT(st.indexed <= 10);
@@ -444,21 +453,18 @@ static void memory_follows_evictions(void)
     c.window_ms = H;
     nd_dedup_t *dd = mk(&c);
     ND_ASSERT(dd);
-    char text[4096], u[32];
+    char text[4096];
     nd_decision_t d;
     nd_dedup_stats_t st;
     for (int i = 0; i < 6000; i++) {
-        gen_text((uint64_t)i * 31 + 5, 120, text, sizeof(text));
-        snprintf(u, sizeof(u), "a%d", i);
-        ND_ASSERT(add(dd, u, "s", T0 + i, text, &d) == ND_ERR_NO_ERROR);
+        ND_ASSERT(add_gen(dd, "a", i, (uint64_t)i * 31 + 5, 120, T0 + i, &d) == ND_ERR_NO_ERROR);
     }
     nd_dedup_stats(dd, &st);
     uint64_t peak = st.index_bytes;
     ND_EXPECT(st.indexed == 6000);
     for (int i = 0; i < 2000; i++) {
-        gen_text((uint64_t)i * 37 + 11, 120, text, sizeof(text));
-        snprintf(u, sizeof(u), "b%d", i);
-        ND_ASSERT(add(dd, u, "s", T0 + 2 * H + i, text, &d) == ND_ERR_NO_ERROR);
+        ND_ASSERT(add_gen(dd, "b", i, (uint64_t)i * 37 + 11, 120, T0 + 2 * H + i, &d) ==
+                  ND_ERR_NO_ERROR);
     }
     nd_dedup_stats(dd, &st);
     ND_EXPECT(st.indexed == 2000 && st.evicted == 6000, "indexed %llu evicted %llu",
@@ -1115,12 +1121,10 @@ static void evictions_through_an_empty_index(void)
     c.window_ms = H;
     nd_dedup_t *dd = mk(&c);
     ND_ASSERT(dd);
-    char text[4096], u[32];
     nd_decision_t d;
     for (int i = 0; i < 12; i++) {
-        gen_text((uint64_t)i * 7919 + 3, 80, text, sizeof(text));
-        snprintf(u, sizeof(u), "e%d", i);
-        ND_ASSERT(add(dd, u, "s", T0 + 3 * H * (i / 2), text, &d) == ND_ERR_NO_ERROR);
+        ND_ASSERT(add_gen(dd, "e", i, (uint64_t)i * 7919 + 3, 80, T0 + 3 * H * (i / 2), &d) ==
+                  ND_ERR_NO_ERROR);
         ND_EXPECT(d.verdict == ND_VERDICT_NEW);
         nd_dedup_stats_t st;
         nd_dedup_stats(dd, &st);
@@ -1171,23 +1175,21 @@ static void reserve_headroom_exact(void)
     c.max_articles = 2500;
     nd_dedup_t *a = mk(&c), *b = mk(&c);
     ND_ASSERT(a && b);
-    char text[4096], u[32];
     nd_decision_t da, db;
     int64_t t = T0;
     int same = 1;
     for (int i = 0; i < 9000 && same; i++) {
         /* bursts an hour apart: the window empties a few articles an add */
         t += i % 3000 == 2999 ? 2 * H : i % 4 ? 1000 : 0; /* some equal times */
-        gen_text((uint64_t)(i % 700) * 13 + (uint64_t)(i / 700), 60, text, sizeof(text));
-        snprintf(u, sizeof(u), "r%d", i);
+        uint64_t seed = (uint64_t)(i % 700) * 13 + (uint64_t)(i / 700);
         b->itab_ins = 0;        /* b looks every time */
         b->ev_idx = UINT32_MAX; /* and computes eviction keys when it evicts */
         /* every 50th arrives late: it may become the oldest (a new top);
          * every 97th is older than the window: the next add evicts it, in
          * the record an eviction just freed */
         int64_t ti = i % 97 == 96 ? t - 2 * H : i % 50 == 49 ? t - H / 2 : t;
-        ND_ASSERT(add(a, u, "s", ti, text, &da) == ND_ERR_NO_ERROR);
-        ND_ASSERT(add(b, u, "s", ti, text, &db) == ND_ERR_NO_ERROR);
+        ND_ASSERT(add_gen(a, "r", i, seed, 60, ti, &da) == ND_ERR_NO_ERROR);
+        ND_ASSERT(add_gen(b, "r", i, seed, 60, ti, &db) == ND_ERR_NO_ERROR);
         same = tables_alike(a, b) && da.cluster.id == db.cluster.id;
         ND_EXPECT(same, "tables differ after add %d", i);
     }
