@@ -21,6 +21,10 @@
  *    truth (uri -> story);
  *  - the same for a naive baseline in the same run: exact duplicates only,
  *    by XXH3 of the normalised text, and the throughput ratio.
+ * For comparing builds on a noisy machine: --segments and --stage-segments
+ * write each timed pass's per-segment times (bench/segmin.sh takes their
+ * minima), and --add-only N times the add stage alone over articles parsed
+ * and signed once.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -202,6 +206,14 @@ static void feed_load(const char *path, feed_t *f)
     }
 }
 
+/* feed_free: what feed_load() allocated. */
+static void feed_free(feed_t *f)
+{
+    nd_free(f->buf);
+    nd_free(f->line);
+    nd_free(f->len);
+}
+
 /* truth_load: uri hash -> story label (XXH3 of the story id). */
 static size_t truth_load(const char *path, u64map_t *m, size_t *n_stories)
 {
@@ -241,6 +253,7 @@ typedef enum { OUT_REJECT = 0, OUT_ACCEPT, OUT_REPEAT } outcome_t;
 typedef struct pass_s {
     double seconds;
     double *seg;         /* timed pass: seconds of each ND_SEG_LINES lines (caller's array) */
+    double *seg_stage;   /* timed pass: per segment, seconds of parse, sign, add (3 each) */
     double seconds_late; /* timed pass: lines n/2.. (the index at its window size) */
     double t_parse, t_sign, t_add; /* split pass: per article; timed pass: per group */
     size_t accepted, rejected, repeats, clusters;
@@ -295,9 +308,10 @@ static void engine_pass(run_t *run, int split, pass_t *out)
 {
     enum { B = ND_BENCH_BATCH };
     char errstr[512];
-    double *seg = out->seg;
+    double *seg = out->seg, *seg_stage = out->seg_stage;
     memset(out, 0, sizeof(*out));
     out->seg = seg;
+    out->seg_stage = seg_stage;
     nd_parser_t *p[B];
     for (int k = 0; k < B; k++)
         if (!(p[k] = nd_parser_new(NULL, errstr, sizeof(errstr))))
@@ -370,6 +384,12 @@ static void engine_pass(run_t *run, int split, pass_t *out)
         out->t_parse += g1 - g0;
         out->t_sign += g2 - g1;
         out->t_add += g3 - g2;
+        if (seg_stage) {
+            double *st = seg_stage + 3 * (i0 / ND_SEG_LINES);
+            st[0] += g1 - g0;
+            st[1] += g2 - g1;
+            st[2] += g3 - g2;
+        }
     }
     out->seconds = now_s() - t0;
     out->seconds_late = now_s() - t_late;
@@ -380,6 +400,99 @@ static void engine_pass(run_t *run, int split, pass_t *out)
     nd_dedup_destroy(dd);
     for (int k = 0; k < B; k++)
         nd_parser_destroy(p[k]);
+}
+
+/*
+ * add_only: the add stage alone, for comparing builds that change only it.
+ * Every line is parsed and signed once; then `passes` passes each add the
+ * whole feed to a fresh engine as the timed passes do (groups of
+ * ND_BENCH_BATCH, each add after the hint of the next), timing only that.
+ * A pass takes a tenth of a full one, so many fit in a run and the sum of
+ * per-segment minima settles. Prints that figure, the best pass and a digest
+ * of every decision (equal digests: the builds decided the same).
+ */
+static void add_only(const feed_t *f, const nd_dedup_conf_t *conf, int passes)
+{
+    enum { B = ND_BENCH_BATCH };
+    char errstr[512];
+    nd_parser_t *p = nd_parser_new(NULL, errstr, sizeof(errstr));
+    nd_dedup_t *signer = p ? nd_dedup_new(conf, errstr, sizeof(errstr)) : NULL;
+    if (!p || !signer)
+        die("add-only: %s", errstr);
+    nd_item_t *it = xcalloc(f->n + 1, sizeof(nd_item_t));
+    nd_sig_t *sig = xcalloc(f->n + 1, sizeof(nd_sig_t));
+    uint8_t *ok = xcalloc(f->n + 1, 1);
+    for (size_t i = 0; i < f->n; i++) {
+        nd_article_t art;
+        if (nd_parser_parse(p, f->line[i], f->len[i], &art, errstr, sizeof(errstr)))
+            continue;
+        nd_dedup_sign(signer, art.text, art.text_len, &sig[i]);
+        char *uri = xcalloc(art.uri_len + art.source_len + 2, 1);
+        memcpy(uri, art.uri, art.uri_len);
+        if (art.source)
+            memcpy(uri + art.uri_len + 1, art.source, art.source_len);
+        it[i] = (nd_item_t){
+            uri,         art.uri_len, uri + art.uri_len + 1, art.source_len, art.event_time_ms,
+            art.body_len};
+        ok[i] = 1;
+    }
+    nd_dedup_destroy(signer);
+    nd_parser_destroy(p);
+
+    size_t n_seg = (f->n + ND_SEG_LINES - 1) / ND_SEG_LINES;
+    double *seg_min = xcalloc(n_seg + 1, sizeof(double)), best = 0;
+    uint64_t digest = 0;
+    nd_dedup_stats_t st = {0};
+    for (int r = 0; r < passes; r++) {
+        nd_dedup_t *dd = nd_dedup_new(conf, errstr, sizeof(errstr));
+        if (!dd)
+            die("nd_dedup_new: %s", errstr);
+        uint64_t dg = 0;
+        double t0 = now_s(), t_seg = t0;
+        for (size_t i0 = 0; i0 < f->n; i0 += B) {
+            size_t nb = f->n - i0 < B ? f->n - i0 : B;
+            if (i0 % ND_SEG_LINES == 0 && i0 > 0) {
+                double t = now_s(), d = t - t_seg;
+                size_t g = i0 / ND_SEG_LINES - 1;
+                seg_min[g] = r == 0 || d < seg_min[g] ? d : seg_min[g];
+                t_seg = t;
+            }
+            for (size_t j = 0; j < nb; j++) {
+                size_t i = i0 + j;
+                if (!ok[i])
+                    continue;
+                if (j + 1 < nb && ok[i + 1])
+                    nd_dedup_prefetch(dd, &it[i + 1], &sig[i + 1]);
+                nd_decision_t d;
+                if (nd_dedup_add(dd, &it[i], &sig[i], &d))
+                    die("nd_dedup_add failed");
+                dg = (dg ^ (d.verdict * 0x9E3779B97F4A7C15ULL) ^ d.cluster.id) * 0x100000001B3ULL;
+            }
+        }
+        double t = now_s(), d = t - t_seg;
+        size_t g = (f->n - 1) / ND_SEG_LINES;
+        seg_min[g] = r == 0 || d < seg_min[g] ? d : seg_min[g];
+        best = r == 0 || t - t0 < best ? t - t0 : best;
+        if (r > 0 && dg != digest)
+            die("add-only: pass %d decided differently", r);
+        digest = dg;
+        nd_dedup_stats(dd, &st);
+        nd_dedup_destroy(dd);
+    }
+    double sum = 0;
+    for (size_t g = 0; g < n_seg; g++)
+        sum += seg_min[g];
+    printf("add-only: %zu lines, %d passes: segment minima %.3f us/line, best pass %.3f us/line; "
+           "decisions %016llx (duplicates %llu, clusters %llu)\n",
+           f->n, passes, 1e6 * sum / (double)f->n, 1e6 * best / (double)f->n,
+           (unsigned long long)digest, (unsigned long long)st.duplicates,
+           (unsigned long long)st.clusters);
+    for (size_t i = 0; i < f->n; i++)
+        nd_free((void *)it[i].uri);
+    nd_free(seg_min);
+    nd_free(ok);
+    nd_free(sig);
+    nd_free(it);
 }
 
 /* baseline_pass: exact duplicates only. Same parse and normalisation, then
@@ -507,14 +620,20 @@ static void usage(void)
           "  --dump FILE        write line<TAB>story<TAB>cluster for each accepted article\n"
           "  --segments FILE    append, per timed pass, the seconds of each 1024-line segment\n"
           "                     (one line a pass: for minima over many runs, see\n"
-          "                     bench/segmin.sh)\n",
+          "                     bench/segmin.sh)\n"
+          "  --stage-segments FILE  append, per timed pass, three lines: the seconds of\n"
+          "                     parse+normalise, sign and add in each 1024-line segment\n"
+          "  --add-only N       only N passes of the add stage over articles parsed and\n"
+          "                     signed once: its segment minima and a digest of the\n"
+          "                     decisions (for comparing builds that change only add)\n",
           stderr);
 }
 
 int main(int argc, char **argv)
 {
     const char *feed_path = NULL, *truth_path = NULL, *dump_path = NULL, *seg_path = NULL;
-    int repeat = 5, baseline = 1;
+    const char *stage_path = NULL;
+    int repeat = 5, baseline = 1, add_passes = 0;
     run_t run = {0};
     nd_dedup_conf_init(&run.conf);
     for (int i = 1; i < argc; i++) {
@@ -545,6 +664,10 @@ int main(int argc, char **argv)
             dump_path = v, i++;
         else if (OPT("--segments"))
             seg_path = v, i++;
+        else if (OPT("--stage-segments"))
+            stage_path = v, i++;
+        else if (OPT("--add-only"))
+            add_passes = atoi(v), i++;
         else if (strcmp(a, "--no-baseline") == 0)
             baseline = 0;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -565,6 +688,11 @@ int main(int argc, char **argv)
 
     feed_t feed = {0};
     feed_load(feed_path, &feed);
+    if (add_passes > 0) {
+        add_only(&feed, &run.conf, add_passes);
+        feed_free(&feed);
+        return 0;
+    }
     u64map_t truth;
     size_t n_stories;
     size_t n_truth = truth_load(truth_path, &truth, &n_stories);
@@ -589,10 +717,16 @@ int main(int argc, char **argv)
     FILE *seg_out = NULL;
     if (seg_path && !(seg_out = fopen(seg_path, "a")))
         die("%s: %s", seg_path, strerror(errno));
+    double *seg_stage = xcalloc(3 * n_seg + 3, sizeof(double));
+    FILE *stage_out = NULL;
+    if (stage_path && !(stage_out = fopen(stage_path, "a")))
+        die("%s: %s", stage_path, strerror(errno));
     pass_t ep, sp;
     double g_parse = 0, g_sign = 0, g_add = 0; /* least over the timed passes */
     for (int r = 0; r < repeat; r++) {
         ep.seg = seg;
+        ep.seg_stage = seg_stage;
+        memset(seg_stage, 0, (3 * n_seg + 3) * sizeof(double));
         engine_pass(&run, 0, &ep);
         if (r == 0 || ep.t_parse < g_parse)
             g_parse = ep.t_parse;
@@ -609,7 +743,15 @@ int main(int argc, char **argv)
                 fprintf(seg_out, "%s%.9f", g ? " " : "", seg[g]);
             fputc('\n', seg_out);
         }
+        for (int k = 0; stage_out && k < 3; k++) {
+            for (size_t g = 0; g < n_seg; g++)
+                fprintf(stage_out, "%s%.9f", g ? " " : "", seg_stage[3 * g + k]);
+            fputc('\n', stage_out);
+        }
     }
+    if (stage_out && fclose(stage_out) != 0)
+        die("%s: %s", stage_path, strerror(errno));
+    nd_free(seg_stage);
     if (seg_out && fclose(seg_out) != 0)
         die("%s: %s", seg_path, strerror(errno));
     double e_segs = 0;
@@ -743,8 +885,6 @@ int main(int argc, char **argv)
     nd_free(run.cluster);
     nd_free(run.uri_hash);
     u64map_free(&truth);
-    nd_free(feed.buf);
-    nd_free(feed.line);
-    nd_free(feed.len);
+    feed_free(&feed);
     return 0;
 }
