@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const struct {
     const char *name;
@@ -180,17 +183,61 @@ nd_err_t nd_buf_printf(nd_buf_t *b, const char *fmt, ...)
     return ND_ERR_NO_ERROR;
 }
 
+/* SWAR test of 8 bytes: nonzero iff one of them is below 0x20, '"' or '\\'
+ * (each "has zero byte" test is exact about whether any byte matches,
+ * though not about which). */
+static inline uint64_t nd_json_word_needs_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    uint64_t lt = (w - ones * 0x20) & ~w;
+    return (lt | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high;
+}
+
+/* Whether byte c must be escaped in a JSON string. */
+static inline int nd_json_byte_needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
 nd_err_t nd_buf_json_str(nd_buf_t *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    /* Worst case every byte becomes \u00XX. */
-    if (nd_buf_reserve(b, len * 6 + 2))
+    /* The common case, nothing to escape, is one scan and one copy. */
+    size_t i = 0;
+#ifdef __SSE2__
+    /* 16 bytes a step: '"', '\\', or c <= 0x1F (min(c, 0x1F) == c). */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  ctl = _mm_set1_epi8(0x1F);
+    while (i + 16 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                         _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+        if (_mm_movemask_epi8(hit))
+            break;
+        i += 16;
+    }
+#endif
+    while (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (nd_json_word_needs_escape(w))
+            break;
+        i += 8;
+    }
+    while (i < len && !nd_json_byte_needs_escape((unsigned char)s[i]))
+        i++;
+    /* Room for the clean prefix, and every later byte as \u00XX. */
+    if (nd_buf_reserve(b, i + (len - i) * 6 + 2))
         return ND_ERR_NOMEM;
     char *o = b->p + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < len; i++) {
+    memcpy(o, s, i);
+    o += i;
+    for (; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (!nd_json_byte_needs_escape(c)) {
             *o++ = (char)c;
             continue;
         }
@@ -229,6 +276,154 @@ nd_err_t nd_buf_json_str(nd_buf_t *b, const char *s, size_t len)
     b->len = (size_t)(o - b->p);
     b->p[b->len] = '\0';
     return ND_ERR_NO_ERROR;
+}
+
+/* "00" to "99": two decimal digits per lookup. */
+static const char nd_d2[201] = "00010203040506070809101112131415161718192021222324"
+                               "25262728293031323334353637383940414243444546474849"
+                               "50515253545556575859606162636465666768697071727374"
+                               "75767778798081828384858687888990919293949596979899";
+
+/* Write v (< 100) as two digits at p. */
+static inline void nd_fmt_2(char *p, unsigned v)
+{
+    memcpy(p, nd_d2 + 2 * v, 2);
+}
+
+/* Write v's decimal digits ending just before end. @return the first digit. */
+static char *nd_fmt_u64_rev(uint64_t v, char *end)
+{
+    const char *d2 = nd_d2;
+    char *p = end;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, d2 + 2 * r, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, d2 + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    return p;
+}
+
+nd_err_t nd_buf_append_u64(nd_buf_t *b, uint64_t v)
+{
+    char t[24], *end = t + sizeof(t);
+    char *p = nd_fmt_u64_rev(v, end);
+    return nd_buf_append(b, p, (size_t)(end - p));
+}
+
+nd_err_t nd_buf_append_i64(nd_buf_t *b, int64_t v)
+{
+    char t[24], *end = t + sizeof(t);
+    /* Negate in unsigned arithmetic: INT64_MIN has no positive int64_t. */
+    char *p = nd_fmt_u64_rev(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, end);
+    if (v < 0)
+        *--p = '-';
+    return nd_buf_append(b, p, (size_t)(end - p));
+}
+
+nd_err_t nd_buf_append_fixed(nd_buf_t *b, double v, int prec)
+{
+#ifdef __SIZEOF_INT128__
+    static const uint64_t pow10[10] = {1,      10,      100,      1000,      10000,
+                                       100000, 1000000, 10000000, 100000000, 1000000000};
+    if (prec >= 0 && prec <= 9 && v > -1e9 && v < 1e9) { /* false for NaN */
+        /* v = m * 2^e exactly; q = m * 10^prec * 2^e rounded half to even. */
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof(bits));
+        int neg = (int)(bits >> 63);
+        int bexp = (int)((bits >> 52) & 0x7FF);
+        uint64_t m = bits & ((1ull << 52) - 1);
+        if (bexp)
+            m |= 1ull << 52;
+        else
+            bexp = 1; /* subnormal */
+        int e = bexp - 1075;
+        unsigned __int128 prod = (unsigned __int128)m * pow10[prec];
+        uint64_t q;
+        if (e >= 0) {
+            q = (uint64_t)(prod << e); /* |v| < 1e9: fits */
+        } else if (-e >= 128) {
+            q = 0; /* prod < 2^83, far below half a unit */
+        } else {
+            int sh = -e;
+            unsigned __int128 one = 1, rem = prod & ((one << sh) - 1), half = one << (sh - 1);
+            q = (uint64_t)(prod >> sh);
+            if (rem > half || (rem == half && (q & 1)))
+                q++;
+        }
+        /* "-" + up to 10 integer digits + "." + 9 decimals. */
+        char t[32], *end = t + sizeof(t), *p = end;
+        if (prec) {
+            uint64_t frac = q % pow10[prec];
+            q /= pow10[prec];
+            for (int k = 0; k < prec; k++) {
+                *--p = (char)('0' + frac % 10);
+                frac /= 10;
+            }
+            *--p = '.';
+        }
+        p = nd_fmt_u64_rev(q, p);
+        if (neg)
+            *--p = '-';
+        return nd_buf_append(b, p, (size_t)(end - p));
+    }
+#endif
+    return nd_buf_printf(b, "%.*f", prec, v);
+}
+
+/* Civil date of a day count since 1970-01-01 (the inverse of
+ * nd_days_from_civil below, Howard Hinnant's algorithm written out). */
+static void nd_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+nd_err_t nd_buf_append_iso_time(nd_buf_t *b, int64_t ms)
+{
+    /* Years 0000..9999: ms in [-62167219200000, 253402300800000). */
+    if (ms < -62167219200000LL || ms >= 253402300800000LL) {
+        char t[64];
+        size_t n = nd_time_format_iso(ms, t, sizeof(t));
+        return nd_buf_append(b, t, n);
+    }
+    int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
+    unsigned msod = (unsigned)(ms - days * 86400000);
+    int64_t y;
+    unsigned mo, d;
+    nd_civil_from_days(days, &y, &mo, &d);
+    char t[24];
+    nd_fmt_2(t, (unsigned)y / 100);
+    nd_fmt_2(t + 2, (unsigned)y % 100);
+    t[4] = '-';
+    nd_fmt_2(t + 5, mo);
+    t[7] = '-';
+    nd_fmt_2(t + 8, d);
+    t[10] = 'T';
+    unsigned sod = msod / 1000, msec = msod % 1000;
+    nd_fmt_2(t + 11, sod / 3600);
+    t[13] = ':';
+    nd_fmt_2(t + 14, sod / 60 % 60);
+    t[16] = ':';
+    nd_fmt_2(t + 17, sod % 60);
+    t[19] = '.';
+    t[20] = (char)('0' + msec / 100);
+    nd_fmt_2(t + 21, msec % 100);
+    t[23] = 'Z';
+    return nd_buf_append(b, t, 24);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

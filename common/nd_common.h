@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -115,6 +116,50 @@ nd_err_t nd_buf_printf(nd_buf_t *b, const char *fmt, ...) __attribute__((format(
  * escaping '"', '\\' and control characters. s must be valid UTF-8.
  */
 nd_err_t nd_buf_json_str(nd_buf_t *b, const char *s, size_t len);
+
+/*
+ * nd_buf_append_small: nd_buf_append (same contract), inline for hot paths
+ * that append many short pieces: with a constant len the copy becomes a few
+ * moves and only a full buffer costs a call.
+ */
+static inline nd_err_t nd_buf_append_small(nd_buf_t *b, const void *data, size_t len)
+{
+    if (len >= b->cap - b->len && nd_buf_reserve(b, len))
+        return ND_ERR_NOMEM;
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return ND_ERR_NO_ERROR;
+}
+
+/*
+ * Formatting appends for hot encoders (the record sinks): each appends
+ * exactly the bytes the printf call named in its comment would, without
+ * going through vsnprintf. On failure (ND_ERR_NOMEM) the buffer is unchanged.
+ */
+
+/* nd_buf_append_u64: append v as printf("%" PRIu64, v) does. */
+nd_err_t nd_buf_append_u64(nd_buf_t *b, uint64_t v);
+
+/* nd_buf_append_i64: append v as printf("%" PRId64, v) does. */
+nd_err_t nd_buf_append_i64(nd_buf_t *b, int64_t v);
+
+/*
+ * nd_buf_append_fixed: append v as printf("%.*f", prec, v) does: the exact
+ * binary value rounded to prec decimals, an exact tie to the even last digit,
+ * "-" kept for negative values and -0.0. Finite |v| < 1e9 with prec 0..9 take
+ * an integer path; everything else (NaN, inf, larger values, other prec)
+ * goes through snprintf, so the output is printf's for every input. Assumes
+ * the default rounding mode (round to nearest), like printf under it.
+ */
+nd_err_t nd_buf_append_fixed(nd_buf_t *b, double v, int prec);
+
+/*
+ * nd_buf_append_iso_time: append the text nd_time_format_iso writes for ms
+ * ("YYYY-MM-DDTHH:MM:SS.mmmZ"), without gmtime_r and snprintf for years
+ * 0000..9999 (other years go through nd_time_format_iso itself).
+ */
+nd_err_t nd_buf_append_iso_time(nd_buf_t *b, int64_t ms);
 
 /*
  * nd_time_format_iso: write ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ"

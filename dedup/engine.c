@@ -252,7 +252,10 @@ nd_err_t nd_dedup_sign(const nd_dedup_t *dd, const char *text, size_t len, nd_si
 
 void nd_cluster_id_str(uint64_t id, char out[17])
 {
-    snprintf(out, 17, "%016llx", (unsigned long long)id);
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 15; k >= 0; k--, id >>= 4)
+        out[k] = hex[id & 15];
+    out[16] = '\0';
 }
 
 /* ------------------------------------------------------------------- heap */

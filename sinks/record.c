@@ -23,129 +23,173 @@ const char *nd_out_name(nd_out_t out)
     return (unsigned)out < ND_OUT__CNT ? names[out] : "unknown";
 }
 
-/* Append "key": as a JSON member name (key is a plain ASCII literal). */
-static nd_err_t nd_json_key(nd_buf_t *b, const char *key, int first)
+/* Append a string literal (a constant key such as ",\"uri\":", or JSON
+ * punctuation) without measuring it at run time. */
+#define ND_LIT(b, lit) nd_buf_append_small((b), "" lit, sizeof(lit) - 1)
+
+/* Append s as a JSON string, or null when s is NULL. */
+static nd_err_t nd_json_str_or_null(nd_buf_t *b, const char *s, size_t len)
 {
-    if (!first && nd_buf_putc(b, ','))
-        return ND_ERR_NOMEM;
-    if (nd_buf_putc(b, '"') || nd_buf_append(b, key, strlen(key)) || nd_buf_append(b, "\":", 2))
+    if (!s)
+        return ND_LIT(b, "null");
+    return nd_buf_json_str(b, s, len);
+}
+
+/* Append an ISO 8601 time as a JSON string, or null for ND_TIME_NONE (the
+ * time's characters never need escaping). */
+static nd_err_t nd_json_time(nd_buf_t *b, int64_t ms)
+{
+    if (ms == ND_TIME_NONE)
+        return ND_LIT(b, "null");
+    if (ND_LIT(b, "\"") || nd_buf_append_iso_time(b, ms) || ND_LIT(b, "\""))
         return ND_ERR_NOMEM;
     return ND_ERR_NO_ERROR;
 }
 
-/* Append a string member, or null when s is NULL. */
-static nd_err_t nd_json_str_member(nd_buf_t *b, const char *key, const char *s, size_t len)
+/* Append true or false. */
+static nd_err_t nd_json_bool(nd_buf_t *b, int v)
 {
-    if (nd_json_key(b, key, 0))
+    return v ? ND_LIT(b, "true") : ND_LIT(b, "false");
+}
+
+/* Append "\"cluster\":\"<cid>\"" after the opening brace (cid: 16 hex). */
+static nd_err_t nd_json_cluster_first(nd_buf_t *b, const char cid[17])
+{
+    if (ND_LIT(b, "{\"cluster\":\"") || nd_buf_append_small(b, cid, 16) || ND_LIT(b, "\""))
         return ND_ERR_NOMEM;
-    if (!s)
-        return nd_buf_append(b, "null", 4);
-    return nd_buf_json_str(b, s, len);
+    return ND_ERR_NO_ERROR;
 }
 
-/* Append an ISO 8601 time member, or null for ND_TIME_NONE. */
-static nd_err_t nd_json_time_member(nd_buf_t *b, const char *key, int64_t ms)
-{
-    char t[40];
-    if (ms == ND_TIME_NONE)
-        return nd_json_str_member(b, key, NULL, 0);
-    size_t n = nd_time_format_iso(ms, t, sizeof(t));
-    return nd_json_str_member(b, key, t, n);
-}
-
-/* Append "cluster":"<16 hex>" as the first member. */
-static nd_err_t nd_json_cluster_first(nd_buf_t *b, uint64_t id)
-{
-    char cid[17];
-    nd_cluster_id_str(id, cid);
-    if (nd_buf_putc(b, '{') || nd_json_key(b, "cluster", 1))
-        return ND_ERR_NOMEM;
-    return nd_buf_json_str(b, cid, 16);
-}
-
-nd_err_t nd_record_canonical(nd_buf_t *out, const nd_article_t *art, const nd_decision_t *d)
+/* The encoders, given the cluster id's text (nd_sink_emit makes it once). */
+static nd_err_t nd_record_canonical_cid(nd_buf_t *out, const nd_article_t *art, const char cid[17])
 {
     size_t doc_len = art->doc_len;
     while (doc_len && (art->doc[doc_len - 1] == '\n' || art->doc[doc_len - 1] == '\r' ||
                        art->doc[doc_len - 1] == ' ' || art->doc[doc_len - 1] == '\t'))
         doc_len--;
-    if (nd_json_cluster_first(out, d->cluster.id) ||
-        nd_json_str_member(out, "uri", art->uri, art->uri_len) ||
-        nd_json_str_member(out, "source", art->source, art->source_len) ||
-        nd_json_str_member(out, "headline", art->headline, art->headline_len) ||
-        nd_json_time_member(out, "event_time", art->event_time_ms) ||
-        nd_json_key(out, "document", 0) || nd_buf_append(out, art->doc, doc_len) ||
-        nd_buf_putc(out, '}'))
+    if (nd_json_cluster_first(out, cid) || ND_LIT(out, ",\"uri\":") ||
+        nd_json_str_or_null(out, art->uri, art->uri_len) || ND_LIT(out, ",\"source\":") ||
+        nd_json_str_or_null(out, art->source, art->source_len) || ND_LIT(out, ",\"headline\":") ||
+        nd_json_str_or_null(out, art->headline, art->headline_len) ||
+        ND_LIT(out, ",\"event_time\":") || nd_json_time(out, art->event_time_ms) ||
+        ND_LIT(out, ",\"document\":") || nd_buf_append(out, art->doc, doc_len) || ND_LIT(out, "}"))
         return ND_ERR_NOMEM;
     return ND_ERR_NO_ERROR;
+}
+
+static nd_err_t nd_record_membership_cid(nd_buf_t *out, const nd_article_t *art,
+                                         const nd_decision_t *d, const char cid[17])
+{
+    int dup = d->verdict == ND_VERDICT_DUPLICATE;
+    if (ND_LIT(out, "{\"id\":") || nd_buf_json_str(out, art->uri, art->uri_len) ||
+        ND_LIT(out, ",\"cluster\":\"") || nd_buf_append_small(out, cid, 16) ||
+        (dup ? ND_LIT(out, "\",\"duplicate\":true,\"duplicate_of\":")
+             : ND_LIT(out, "\",\"duplicate\":false,\"duplicate_of\":")) ||
+        nd_json_str_or_null(out, dup ? d->canonical_uri : NULL, d->canonical_uri_len) ||
+        ND_LIT(out, ",\"matched\":") ||
+        nd_json_str_or_null(out, dup ? d->matched_uri : NULL, d->matched_uri_len) ||
+        ND_LIT(out, ",\"similarity\":") || nd_buf_append_fixed(out, d->similarity, 4) ||
+        ND_LIT(out, ",\"exact\":") || nd_json_bool(out, d->exact) || ND_LIT(out, ",\"source\":") ||
+        nd_json_str_or_null(out, art->source, art->source_len) || ND_LIT(out, ",\"event_time\":") ||
+        nd_json_time(out, art->event_time_ms) || ND_LIT(out, "}"))
+        return ND_ERR_NOMEM;
+    return ND_ERR_NO_ERROR;
+}
+
+static nd_err_t nd_record_cluster_cid(nd_buf_t *out, const nd_decision_t *d, const char cid[17])
+{
+    const nd_cluster_info_t *c = &d->cluster;
+    if (nd_json_cluster_first(out, cid) || ND_LIT(out, ",\"count\":") ||
+        nd_buf_append_u64(out, c->count) || ND_LIT(out, ",\"sources\":") ||
+        nd_buf_append_u64(out, c->sources) || ND_LIT(out, ",\"first_seen\":") ||
+        nd_json_time(out, c->first_seen_ms) || ND_LIT(out, ",\"last_seen\":") ||
+        nd_json_time(out, c->last_seen_ms) || ND_LIT(out, ",\"canonical\":") ||
+        nd_json_str_or_null(out, d->canonical_uri, d->canonical_uri_len) || ND_LIT(out, "}"))
+        return ND_ERR_NOMEM;
+    return ND_ERR_NO_ERROR;
+}
+
+nd_err_t nd_record_canonical(nd_buf_t *out, const nd_article_t *art, const nd_decision_t *d)
+{
+    char cid[17];
+    nd_cluster_id_str(d->cluster.id, cid);
+    return nd_record_canonical_cid(out, art, cid);
 }
 
 nd_err_t nd_record_membership(nd_buf_t *out, const nd_article_t *art, const nd_decision_t *d)
 {
-    int dup = d->verdict == ND_VERDICT_DUPLICATE;
-    if (nd_buf_putc(out, '{') || nd_json_key(out, "id", 1) ||
-        nd_buf_json_str(out, art->uri, art->uri_len))
-        return ND_ERR_NOMEM;
     char cid[17];
     nd_cluster_id_str(d->cluster.id, cid);
-    if (nd_json_str_member(out, "cluster", cid, 16) || nd_json_key(out, "duplicate", 0) ||
-        nd_buf_printf(out, "%s", dup ? "true" : "false") ||
-        nd_json_str_member(out, "duplicate_of", dup ? d->canonical_uri : NULL,
-                           d->canonical_uri_len) ||
-        nd_json_str_member(out, "matched", dup ? d->matched_uri : NULL, d->matched_uri_len) ||
-        nd_json_key(out, "similarity", 0) || nd_buf_printf(out, "%.4f", d->similarity) ||
-        nd_json_key(out, "exact", 0) || nd_buf_printf(out, "%s", d->exact ? "true" : "false") ||
-        nd_json_str_member(out, "source", art->source, art->source_len) ||
-        nd_json_time_member(out, "event_time", art->event_time_ms) || nd_buf_putc(out, '}'))
-        return ND_ERR_NOMEM;
-    return ND_ERR_NO_ERROR;
+    return nd_record_membership_cid(out, art, d, cid);
 }
 
 nd_err_t nd_record_cluster(nd_buf_t *out, const nd_decision_t *d)
 {
-    const nd_cluster_info_t *c = &d->cluster;
-    if (nd_json_cluster_first(out, c->id) || nd_json_key(out, "count", 0) ||
-        nd_buf_printf(out, "%u", c->count) || nd_json_key(out, "sources", 0) ||
-        nd_buf_printf(out, "%u", c->sources) ||
-        nd_json_time_member(out, "first_seen", c->first_seen_ms) ||
-        nd_json_time_member(out, "last_seen", c->last_seen_ms) ||
-        nd_json_str_member(out, "canonical", d->canonical_uri, d->canonical_uri_len) ||
-        nd_buf_putc(out, '}'))
-        return ND_ERR_NOMEM;
-    return ND_ERR_NO_ERROR;
+    char cid[17];
+    nd_cluster_id_str(d->cluster.id, cid);
+    return nd_record_cluster_cid(out, d, cid);
+}
+
+/* The length of the longest prefix of s[0..len) that is valid UTF-8. */
+static size_t nd_utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = nd_utf8_seq((const char *)s, len, i);
+        if (n == 0)
+            return i;
+        i += n;
+    }
+    return len;
 }
 
 nd_err_t nd_record_reject(nd_buf_t *out, const nd_reject_t *r)
 {
     const char *detail = r->detail ? r->detail : nd_err_str(r->reason);
     const char *name = nd_err_name(r->reason);
-    if (nd_buf_putc(out, '{') || nd_json_key(out, "reason", 1) ||
-        nd_buf_json_str(out, name, strlen(name)) ||
-        nd_json_str_member(out, "error", detail, strlen(detail)) ||
-        nd_json_str_member(out, "origin", r->origin, r->origin ? strlen(r->origin) : 0) ||
-        nd_json_key(out, "partition", 0) || nd_buf_printf(out, "%d", (int)r->partition) ||
-        nd_json_key(out, "offset", 0) || nd_buf_printf(out, "%lld", (long long)r->offset) ||
-        nd_json_key(out, "input", 0))
+    if (ND_LIT(out, "{\"reason\":") || nd_buf_json_str(out, name, strlen(name)) ||
+        ND_LIT(out, ",\"error\":") || nd_buf_json_str(out, detail, strlen(detail)) ||
+        ND_LIT(out, ",\"origin\":") ||
+        nd_json_str_or_null(out, r->origin, r->origin ? strlen(r->origin) : 0) ||
+        ND_LIT(out, ",\"partition\":") || nd_buf_append_i64(out, r->partition) ||
+        ND_LIT(out, ",\"offset\":") || nd_buf_append_i64(out, r->offset) ||
+        ND_LIT(out, ",\"input\":"))
         return ND_ERR_NOMEM;
-    /* Echo the input as a valid JSON string: invalid UTF-8 becomes U+FFFD. */
+    /* Echo the input as a valid JSON string: invalid UTF-8 becomes U+FFFD.
+     * Valid input (the usual case) is escaped in place, without a copy. */
     size_t len = r->input_len < ND_REJECT_ECHO_MAX ? r->input_len : ND_REJECT_ECHO_MAX;
-    const unsigned char *s = (const unsigned char *)r->input;
+    int truncated = r->input_len > len;
+    const unsigned char *s = (const unsigned char *)(r->input ? r->input : "");
+    if (!r->input)
+        len = 0;
+    size_t valid = nd_utf8_valid_prefix(s, len);
     nd_buf_t clean = {0};
-    for (size_t i = 0; i < len;) {
-        size_t n = s[i] < 0x80 ? 1 : nd_utf8_seq((const char *)s, len, i);
-        if (n == 0) {
-            if (nd_buf_append(&clean, "\xEF\xBF\xBD", 3))
-                goto nomem;
-            i++;
-        } else {
-            if (nd_buf_append(&clean, s + i, n))
-                goto nomem;
-            i += n;
+    const char *echo = (const char *)s;
+    size_t echo_len = valid;
+    if (valid < len) {
+        if (nd_buf_append(&clean, s, valid))
+            goto nomem;
+        for (size_t i = valid; i < len;) {
+            size_t n = s[i] < 0x80 ? 1 : nd_utf8_seq((const char *)s, len, i);
+            if (n == 0) {
+                if (ND_LIT(&clean, "\xEF\xBF\xBD"))
+                    goto nomem;
+                i++;
+            } else {
+                if (nd_buf_append(&clean, s + i, n))
+                    goto nomem;
+                i += n;
+            }
         }
+        echo = clean.p;
+        echo_len = clean.len;
     }
-    if (nd_buf_json_str(out, clean.p ? clean.p : "", clean.len) ||
-        nd_json_key(out, "truncated", 0) ||
-        nd_buf_printf(out, "%s", r->input_len > len ? "true" : "false") || nd_buf_putc(out, '}'))
+    if (nd_buf_json_str(out, echo, echo_len) || ND_LIT(out, ",\"truncated\":") ||
+        nd_json_bool(out, truncated) || ND_LIT(out, "}"))
         goto nomem;
     nd_buf_free(&clean);
     return ND_ERR_NO_ERROR;
@@ -196,16 +240,16 @@ nd_err_t nd_sink_emit(nd_sink_t *s, const nd_article_t *art, const nd_decision_t
     nd_cluster_id_str(d->cluster.id, cid);
     if (d->verdict == ND_VERDICT_NEW || d->canonical_changed) {
         nd_buf_reset(&s->buf);
-        if ((err = nd_record_canonical(&s->buf, art, d)) ||
+        if ((err = nd_record_canonical_cid(&s->buf, art, cid)) ||
             (err = nd_sink_put(s, ND_OUT_CANONICAL, cid, 16, NULL)))
             return err;
     }
     nd_buf_reset(&s->buf);
-    if ((err = nd_record_membership(&s->buf, art, d)) ||
+    if ((err = nd_record_membership_cid(&s->buf, art, d, cid)) ||
         (err = nd_sink_put(s, ND_OUT_MEMBERSHIPS, art->uri, art->uri_len, NULL)))
         return err;
     nd_buf_reset(&s->buf);
-    if ((err = nd_record_cluster(&s->buf, d)) ||
+    if ((err = nd_record_cluster_cid(&s->buf, d, cid)) ||
         (err = nd_sink_put(s, ND_OUT_CLUSTERS, cid, 16, NULL)))
         return err;
     return ND_ERR_NO_ERROR;

@@ -133,6 +133,32 @@ static void reject_echo_keeps_valid_utf8(void)
     }
 }
 
+/* The echo stops at 64 KiB and says so; a NULL input echoes as "". */
+static void reject_echo_is_cut_at_64k(void)
+{
+    size_t n = 70000;
+    char *in = malloc(n);
+    ND_ASSERT(in);
+    memset(in, 'a', n);
+    in[65536] = '\xff'; /* past the cut: never seen */
+    nd_buf_t b = {0};
+    nd_reject_t r = {ND_ERR_TOO_LARGE, "x", "o", -1, 1, in, n};
+    ND_ASSERT(nd_record_reject(&b, &r) == ND_ERR_NO_ERROR);
+    const char *p = strstr(b.p, "\"input\":\"");
+    ND_ASSERT(p);
+    p += strlen("\"input\":\"");
+    ND_EXPECT(strspn(p, "a") == 65536 && !strcmp(p + 65536, "\",\"truncated\":true}"),
+              "echo of %zu bytes", strspn(p, "a"));
+    nd_buf_reset(&b);
+    nd_reject_t e = {ND_ERR_EMPTY, NULL, NULL, -1, 2, NULL, 0};
+    ND_ASSERT(nd_record_reject(&b, &e) == ND_ERR_NO_ERROR);
+    ND_EXPECT(!strcmp(b.p, "{\"reason\":\"empty\",\"error\":\"Empty input\",\"origin\":null,"
+                           "\"partition\":-1,\"offset\":2,\"input\":\"\",\"truncated\":false}"),
+              "got %s", b.p);
+    nd_buf_free(&b);
+    free(in);
+}
+
 /* A sink that counts records per output and keeps the last key. */
 typedef struct {
     int n[ND_OUT__CNT];
@@ -192,13 +218,32 @@ static void emit_maps_verdicts_to_records(void)
     nd_sink_destroy(NULL);
 }
 
+/* A JSON Lines sink into a new temporary directory (dir: a mkdtemp template,
+ * filled in), or NULL. */
+static nd_sink_t *new_tmp_sink(char *dir)
+{
+    char errstr[256];
+    if (!mkdtemp(dir))
+        return NULL;
+    return nd_sink_jsonl_new(dir, errstr, sizeof(errstr));
+}
+
+/* The contents of output i's file in dir (NULL if unreadable), the file
+ * removed. */
+static char *take_output(const char *dir, int i, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s.jsonl", dir, nd_out_name((nd_out_t)i));
+    char *txt = nd_test_read_file(path, len);
+    unlink(path);
+    return txt;
+}
+
 static void jsonl_sink_writes_four_files(void)
 {
-    char dir[] = "/tmp/nd_test_sinks_XXXXXX";
-    ND_ASSERT(mkdtemp(dir));
-    char errstr[256];
-    nd_sink_t *s = nd_sink_jsonl_new(dir, errstr, sizeof(errstr));
-    ND_ASSERT(s, "%s", errstr);
+    char dir[] = "/tmp/nd_test_sinks_XXXXXX", errstr[256];
+    nd_sink_t *s = new_tmp_sink(dir);
+    ND_ASSERT(s, "no sink in %s", dir);
     nd_article_t a = sample_article();
     nd_decision_t d = sample_decision(ND_VERDICT_NEW);
     nd_sink_emit(s, &a, &d);
@@ -206,21 +251,92 @@ static void jsonl_sink_writes_four_files(void)
     nd_sink_reject(s, &r);
     ND_EXPECT(nd_sink_flush(s, errstr, sizeof(errstr)) == ND_ERR_NO_ERROR);
     nd_sink_destroy(s);
-    static const char *names[] = {"canonical", "memberships", "clusters", "rejects"};
     for (int i = 0; i < 4; i++) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s.jsonl", dir, names[i]);
         size_t len = 0;
-        char *txt = nd_test_read_file(path, &len);
+        char *txt = take_output(dir, i, &len);
         ND_EXPECT(txt && len > 2 && txt[0] == '{' && txt[len - 1] == '\n' &&
                       strchr(txt, '\n') == txt + len - 1,
-                  "%s holds one line", names[i]);
+                  "%s holds one line", nd_out_name((nd_out_t)i));
         free(txt);
-        unlink(path);
     }
     rmdir(dir);
     ND_EXPECT(nd_sink_jsonl_new("/proc/nonexistent/x", errstr, sizeof(errstr)) == NULL);
     ND_EXPECT(strstr(errstr, "cannot create") != NULL, "errstr: %s", errstr);
+}
+
+/* Through its own buffer the sink writes every record whole and in order:
+ * many small ones, and ones larger than the buffer between them. */
+static void jsonl_sink_keeps_order_across_buffer_sizes(void)
+{
+    char dir[] = "/tmp/nd_test_sinks_XXXXXX", errstr[256];
+    nd_sink_t *s = new_tmp_sink(dir);
+    ND_ASSERT(s, "no sink in %s", dir);
+    nd_buf_t want = {0}, err = {0};
+    size_t big = 700 * 1024;
+    char *text = malloc(big);
+    ND_ASSERT(text);
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + i % 26);
+    for (int i = 0; i < 3000; i++) {
+        /* Errors of 10 to ~2000 bytes, and now and then 300 or 700 KiB. */
+        size_t n = i % 997 == 5 ? big : i % 501 == 7 ? 300 * 1024 : 10 + (size_t)(i * 7) % 2000;
+        nd_buf_reset(&err);
+        nd_buf_append(&err, text, n);
+        nd_reject_t r = {ND_ERR_EMPTY, err.p, "-", -1, i + 1, "", 0};
+        ND_ASSERT(nd_sink_reject(s, &r) == ND_ERR_NO_ERROR);
+        ND_ASSERT(nd_record_reject(&want, &r) == ND_ERR_NO_ERROR);
+        nd_buf_putc(&want, '\n');
+        if (i == 1500)
+            ND_EXPECT(nd_sink_flush(s, errstr, sizeof(errstr)) == ND_ERR_NO_ERROR);
+    }
+    ND_EXPECT(nd_sink_flush(s, errstr, sizeof(errstr)) == ND_ERR_NO_ERROR);
+    nd_sink_destroy(s);
+    for (int i = 0; i < 4; i++) {
+        size_t len = 0;
+        char *txt = take_output(dir, i, &len);
+        if (i == ND_OUT_REJECTS)
+            ND_EXPECT(txt && len == want.len && !memcmp(txt, want.p, len),
+                      "rejects.jsonl holds %zu bytes, want %zu", len, want.len);
+        else
+            ND_EXPECT(txt && len == 0, "%s is empty", nd_out_name((nd_out_t)i));
+        free(txt);
+    }
+    rmdir(dir);
+    free(text);
+    nd_buf_free(&want);
+    nd_buf_free(&err);
+}
+
+/* A full disk comes back as an error: from a write once the buffer is
+ * spilled, else from the flush, naming the file and the reason. */
+static void jsonl_sink_reports_write_errors(void)
+{
+    if (access("/dev/full", W_OK) != 0)
+        ND_SKIP("no /dev/full");
+    char dir[] = "/tmp/nd_test_sinks_XXXXXX";
+    ND_ASSERT(mkdtemp(dir));
+    char path[512], errstr[256];
+    snprintf(path, sizeof(path), "%s/memberships.jsonl", dir);
+    ND_ASSERT(symlink("/dev/full", path) == 0);
+    nd_sink_t *s = nd_sink_jsonl_new(dir, errstr, sizeof(errstr));
+    ND_ASSERT(s, "%s", errstr);
+    nd_article_t a = sample_article();
+    nd_decision_t d = sample_decision(ND_VERDICT_NEW);
+    ND_EXPECT(nd_sink_emit(s, &a, &d) == ND_ERR_NO_ERROR, "buffered");
+    ND_EXPECT(nd_sink_flush(s, errstr, sizeof(errstr)) == ND_ERR_IO);
+    ND_EXPECT(strstr(errstr, "flushing memberships.jsonl: No space left on device") != NULL,
+              "errstr: %s", errstr);
+    /* A failed file stays failed; enough records to spill the buffer fail. */
+    nd_err_t err = ND_ERR_NO_ERROR;
+    for (int i = 0; i < 10000 && !err; i++)
+        err = nd_sink_emit(s, &a, &d);
+    ND_EXPECT(err == ND_ERR_IO, "got %d", err);
+    nd_sink_destroy(s);
+    for (int i = 0; i < 4; i++) {
+        size_t len;
+        free(take_output(dir, i, &len));
+    }
+    rmdir(dir);
 }
 
 int main(void)
@@ -230,7 +346,10 @@ int main(void)
     ND_TEST(cluster_record_counts);
     ND_TEST(reject_replaces_invalid_utf8);
     ND_TEST(reject_echo_keeps_valid_utf8);
+    ND_TEST(reject_echo_is_cut_at_64k);
     ND_TEST(emit_maps_verdicts_to_records);
     ND_TEST(jsonl_sink_writes_four_files);
+    ND_TEST(jsonl_sink_keeps_order_across_buffer_sizes);
+    ND_TEST(jsonl_sink_reports_write_errors);
     return nd_test_done();
 }
