@@ -9,7 +9,7 @@
  * fresh parser and engine, so passes are independent and the timing covers
  * exactly the engine path. Timed passes take the lines in batches, as
  * `newsdedup dedup` does (parse a batch, sign it, then add its articles in
- * order, prefetching one ahead). Reported in one run:
+ * order). Reported in one run:
  *  - throughput (articles/s and input MB/s on one core), best and median of
  *    --repeat passes; the sum of each 1024-line segment's least time over
  *    those passes (less disturbed by bursts of load on a shared machine);
@@ -300,8 +300,7 @@ static void decide(run_t *run, nd_dedup_t *dd, size_t i, const nd_article_t *art
 /*
  * engine_pass: one pass of the engine over the feed. Timed passes drive it
  * as `newsdedup dedup` does: a batch of ND_BENCH_BATCH lines is parsed, then
- * signed, then its articles are added in order, each after a prefetch of the
- * next one's index buckets (nd_dedup_prefetch). With split, the clock is read
+ * signed, then its articles are added in order. With split, the clock is read
  * around each stage of each article instead, one article at a time.
  */
 static void engine_pass(run_t *run, int split, pass_t *out)
@@ -369,17 +368,9 @@ static void engine_pass(run_t *run, int split, pass_t *out)
             if (ok[j])
                 nd_dedup_sign(dd, art[j].text, art[j].text_len, &sig[j]);
         g2 = now_s();
-        for (size_t j = 0; j < nb; j++) {
-            if (!ok[j])
-                continue;
-            if (j + 1 < nb && ok[j + 1]) {
-                const nd_article_t *a = &art[j + 1];
-                nd_item_t next = {a->uri,        a->uri_len,       a->source,
-                                  a->source_len, a->event_time_ms, a->body_len};
-                nd_dedup_prefetch(dd, &next, &sig[j + 1]);
-            }
-            decide(run, dd, i0 + j, &art[j], &sig[j], out);
-        }
+        for (size_t j = 0; j < nb; j++)
+            if (ok[j])
+                decide(run, dd, i0 + j, &art[j], &sig[j], out);
         double g3 = now_s();
         out->t_parse += g1 - g0;
         out->t_sign += g2 - g1;
@@ -406,7 +397,7 @@ static void engine_pass(run_t *run, int split, pass_t *out)
  * add_only: the add stage alone, for comparing builds that change only it.
  * Every line is parsed and signed once; then `passes` passes each add the
  * whole feed to a fresh engine as the timed passes do (groups of
- * ND_BENCH_BATCH, each add after the hint of the next), timing only that.
+ * ND_BENCH_BATCH), timing only that.
  * A pass takes a tenth of a full one, so many fit in a run and the sum of
  * per-segment minima settles. Prints that figure, the best pass and a digest
  * of every decision (equal digests: the builds decided the same).
@@ -461,8 +452,6 @@ static void add_only(const feed_t *f, const nd_dedup_conf_t *conf, int passes)
                 size_t i = i0 + j;
                 if (!ok[i])
                     continue;
-                if (j + 1 < nb && ok[i + 1])
-                    nd_dedup_prefetch(dd, &it[i + 1], &sig[i + 1]);
                 nd_decision_t d;
                 if (nd_dedup_add(dd, &it[i], &sig[i], &d))
                     die("nd_dedup_add failed");

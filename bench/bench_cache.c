@@ -1,8 +1,8 @@
 /*
  * bench_cache.c - how long a software prefetch keeps its line on this
  * machine. The engine's add reads ~32 random lines of a multi-megabyte index
- * (one bucket per LSH band) and starts those loads early (nd_dedup_prefetch,
- * the eviction pipeline). Whether that pays depends on how long a line stays
+ * (one bucket per LSH band), and can start those loads early (its eviction
+ * pipeline does, an add ahead). Whether that pays depends on how long a line stays
  * in the caches between the prefetch and the load, which on a shared or
  * virtualised host is set by the neighbours, not by this program.
  *

@@ -155,13 +155,3 @@ nd_err_t nd_batcher_run(nd_batcher_t *b, nd_batch_item_t *items, size_t n)
     }
     return err;
 }
-
-void nd_batch_item_prefetch(const nd_dedup_t *dd, const nd_batch_item_t *items, size_t n, size_t i)
-{
-    if (i + 1 >= n || items[i + 1].err)
-        return;
-    const nd_batch_item_t *it = &items[i + 1];
-    nd_item_t item = {it->art.uri,        it->art.uri_len,       it->art.source,
-                      it->art.source_len, it->art.event_time_ms, it->art.body_len};
-    nd_dedup_prefetch(dd, &item, &it->sig);
-}

@@ -40,11 +40,4 @@ void nd_batcher_destroy(nd_batcher_t *b);
  */
 nd_err_t nd_batcher_run(nd_batcher_t *b, nd_batch_item_t *items, size_t n);
 
-/*
- * nd_batch_item_prefetch: before deciding items[i] of a run's n items, hint
- * the engine that items[i + 1] comes next (nd_dedup_prefetch), so that its
- * index loads overlap the decision of items[i]. Changes nothing.
- */
-void nd_batch_item_prefetch(const nd_dedup_t *dd, const nd_batch_item_t *items, size_t n, size_t i);
-
 #endif /* ND_BATCH_H */

@@ -152,7 +152,6 @@ static int nd_dedup_consume(nd_dedup_t *dd, nd_sink_t *sink, nd_summary_t *sum,
     for (size_t i = 0; i < n; i++) {
         nd_batch_item_t *it = &items[i];
         nd_err_t err = it->err;
-        nd_batch_item_prefetch(dd, items, n, i);
         if (err == ND_ERR_NO_ERROR) {
             nd_item_t item = {it->art.uri,        it->art.uri_len,       it->art.source,
                               it->art.source_len, it->art.event_time_ms, it->art.body_len};

@@ -308,7 +308,6 @@ static nd_err_t nd_process(nd_run_t *r, nd_slot_t *s, char *errstr, size_t errst
         nd_err_t err;
         atomic_fetch_add(&r->c.consumed, 1);
         atomic_fetch_add(&r->c.input_bytes, m->len);
-        nd_batch_item_prefetch(r->dd, s->items, s->n, i);
         err = it->err ? nd_process_reject(r, it, m, errstr, errstr_size)
                       : nd_process_article(r, it, errstr, errstr_size);
         if (err)

@@ -68,17 +68,12 @@ typedef void (*nd_sig_pack_fn)(const nd_sig_t *sig, uint8_t *plo, uint8_t *hi, n
 typedef void (*nd_band_keys2_fn)(const uint64_t *seed, const uint8_t *plo, uint32_t bands,
                                  uint64_t *bh);
 
-/* The same keys from a signature's slots (the prefetch hint's path). */
-typedef void (*nd_band_keys2_slots_fn)(const uint64_t *seed, const uint32_t *slots, uint32_t bands,
-                                       uint64_t *bh);
-
 typedef struct nd_sign_kernel_s {
     const char *name;
     nd_sign_kernel_fn fn;
     nd_slot_matches_fn slot_matches;
     nd_sig_pack_fn sig_pack;
     nd_band_keys2_fn band_keys2;
-    nd_band_keys2_slots_fn band_keys2_slots;
 } nd_sign_kernel_t;
 
 /*
@@ -318,8 +313,8 @@ static inline uint32_t *nd_itab_find(const nd_itab_t *t, uint64_t h,
     return NULL;
 }
 /* nd_itab_prefetch: start loading the buckets a probe for h reads first (the
- * band keys of an add are prefetched before its eviction step; the candidate
- * probe then loads the home buckets itself, see nd_lsh_candidates). */
+ * eviction pipeline's loads; the candidate probe loads its home buckets
+ * itself, see nd_lsh_candidates). */
 static inline void nd_itab_prefetch(const nd_itab_t *t, uint64_t h)
 {
     if (t->t[1])
@@ -560,10 +555,6 @@ static inline uint64_t nd_band_hash2(const nd_dedup_t *dd, const uint8_t *plo, u
  * seed[b]) for every b < bands, from the packed low slots plo: the reference
  * for every kernel's band_keys2. */
 void nd_band_keys2(const uint64_t *seed, const uint8_t *plo, uint32_t bands, uint64_t *bh);
-/* nd_band_keys2_slots: the keys nd_band_keys2() gives, from a signature's
- * slots (their low ND_LO_BITS) instead of the packed ones: the reference for
- * every kernel's band_keys2_slots. */
-void nd_band_keys2_slots(const uint64_t *seed, const uint32_t *slots, uint32_t bands, uint64_t *bh);
 /* nd_lo_unpack: the ND_SIG_LO stored low slots of p as integers. */
 void nd_lo_unpack(const uint8_t *p, uint16_t lo[ND_SIG_LO]);
 /* nd_band_hashes: the key bh[b] of each band b in mask (bit b; bh[b] of the
@@ -600,9 +591,6 @@ void nd_lsh_slot_matches(const uint8_t *alo, const uint8_t *ahi, const uint8_t *
  * only where the CPU has AVX2). */
 void nd_lsh_slot_matches_avx2(const uint8_t *alo, const uint8_t *ahi, const uint8_t *blo,
                               const uint8_t *bhi, int *m_lo, int *mh);
-/* nd_band_keys2_slots_avx2: nd_band_keys2_slots(), 4 bands a step (lsh_avx2.c). */
-void nd_band_keys2_slots_avx2(const uint64_t *seed, const uint32_t *slots, uint32_t bands,
-                              uint64_t *bh);
 /* nd_band_keys2_avx2: nd_band_keys2(), 4 bands a step (lsh_avx2.c). */
 void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32_t bands, uint64_t *bh);
 /* nd_sig_pack_avx2: nd_sig_pack(), 8 slots a step (lsh_avx2.c). */

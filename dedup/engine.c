@@ -776,10 +776,10 @@ struct sig_keys_s {
 static void sig_keys(const nd_dedup_t *dd, const nd_sig_t *sig, struct sig_keys_s *k)
 {
     dd->kern->sig_pack(sig, k->plo, k->hi, &k->mask);
-    /* 2-row keys without prefetching their buckets: the hint started those
-     * loads an add ago, and the candidate walk's touch loop has them in
-     * flight together anyway (nd_band_hashes's prefetches were ~480
-     * instructions an add) */
+    /* 2-row keys without prefetching their buckets: the candidate walk's
+     * touch loop has those loads in flight together (nd_band_hashes's
+     * prefetches were ~480 instructions an add, and a hint that started them
+     * an add ahead measured no faster on a shared host, docs/BENCHMARKS.md) */
     if (dd->conf.rows == 2)
         dd->kern->band_keys2(dd->band_seed, k->plo, dd->conf.bands, k->bh);
     else
@@ -820,28 +820,6 @@ static nd_err_t prep_join(nd_dedup_t *dd, nd_clu_t *c, const nd_item_t *it, int 
         return ND_ERR_NOMEM;
     }
     return ND_ERR_NO_ERROR;
-}
-
-void nd_dedup_prefetch(const nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig)
-{
-    if (!dd || !it || !sig || !it->uri)
-        return;
-    nd_itab_prefetch(&dd->uri_tab, nd_dedup_uri_hash(dd, it->uri, it->uri_len));
-    if (!sig->n_shingles || dd->conf.rows != 2)
-        return; /* other shapes: the add's own loads */
-    uint64_t bh[ND_BANDS_MAX];
-    dd->kern->band_keys2_slots(dd->band_seed, sig->slots, dd->conf.bands, bh);
-    for (uint32_t b = 0; b < dd->conf.bands; b++) {
-        const nd_itab_t *t = &dd->band_tab[b];
-        uint64_t h = bh[b];
-        if (t->t[1]) {
-            /* the lines of the 8 buckets from home: what the probe's touch
-             * loop loads (nd_lsh_candidates) */
-            uint32_t i = (uint32_t)h & t->mask[1];
-            __builtin_prefetch(&t->t[1][i]);
-            __builtin_prefetch(&t->t[1][(i + 7) & t->mask[1]]);
-        }
-    }
 }
 
 nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, nd_decision_t *out)

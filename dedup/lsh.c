@@ -32,12 +32,6 @@ void nd_band_keys2(const uint64_t *seed, const uint8_t *plo, uint32_t bands, uin
         bh[b] = nd_band_key2_of(seed[b], nd_lo_get(plo, 2 * b), nd_lo_get(plo, 2 * b + 1));
 }
 
-void nd_band_keys2_slots(const uint64_t *seed, const uint32_t *slots, uint32_t bands, uint64_t *bh)
-{
-    for (uint32_t b = 0; b < bands; b++)
-        bh[b] = nd_band_key2_of(seed[b], slots[2 * b] & ND_LO_MASK, slots[2 * b + 1] & ND_LO_MASK);
-}
-
 void nd_band_hashes(const nd_dedup_t *dd, const uint8_t *plo, uint32_t mask, uint64_t *bh)
 {
     if (dd->conf.rows == 2) { /* every band's key at once, the kernel's way */

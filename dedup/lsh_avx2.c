@@ -137,28 +137,7 @@ ND_AVX2 void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32
     nd_band_keys2(seed + b, plo + 3 * b, bands - b, bh + b); /* the last 0..3 */
 }
 
-ND_AVX2 void nd_band_keys2_slots_avx2(const uint64_t *seed, const uint32_t *slots, uint32_t bands,
-                                      uint64_t *bh)
-{
-    const __m256i m12 = _mm256_set1_epi64x(0xFFF), m12h = _mm256_set1_epi64x(0xFFF0000);
-    uint32_t b = 0;
-    for (; b + 4 <= bands; b += 4) {
-        /* slots 2j, 2j + 1 of band b + j in 64-bit lane j: s0 | s1 << 16 */
-        __m256i x = _mm256_loadu_si256((const __m256i *)(slots + 2 * b));
-        x = _mm256_or_si256(_mm256_and_si256(x, m12),
-                            _mm256_and_si256(_mm256_srli_epi64(x, 16), m12h));
-        _mm256_storeu_si256((__m256i *)(bh + b), band_keys4(x, seed + b));
-    }
-    nd_band_keys2_slots(seed + b, slots + 2 * b, bands - b, bh + b);
-}
-
 #else
-
-void nd_band_keys2_slots_avx2(const uint64_t *seed, const uint32_t *slots, uint32_t bands,
-                              uint64_t *bh)
-{
-    nd_band_keys2_slots(seed, slots, bands, bh); /* other widths: the reference */
-}
 
 void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32_t bands, uint64_t *bh)
 {

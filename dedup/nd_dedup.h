@@ -178,16 +178,6 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *item, const nd_sig_t *sig
                       nd_decision_t *out);
 
 /*
- * nd_dedup_prefetch: a hint that item (signature sig) is among the next
- * articles for nd_dedup_add(): starts loading the index buckets its add will
- * read first (its uri's, and the home bucket of each of its band keys), so
- * that a caller which signs article i + 1 before adding article i overlaps
- * those cache misses with other work. Changes nothing; may be skipped; any
- * arguments NULL: a no-op.
- */
-void nd_dedup_prefetch(const nd_dedup_t *dd, const nd_item_t *item, const nd_sig_t *sig);
-
-/*
  * nd_dedup_restore: re-index an article whose decision was made before (a
  * replay of committed state after a restart), into the given cluster. Cluster
  * counts are rebuilt as if the article had been added; no decision is made.

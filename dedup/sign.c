@@ -18,18 +18,17 @@ static pthread_once_t nd_kernel_once = PTHREAD_ONCE_INIT;
 static void nd_kernels_init(void)
 {
     int n = 0;
-    nd_kernels[n++] = (nd_sign_kernel_t){"scalar",    nd_sign_kernel_scalar, nd_lsh_slot_matches,
-                                         nd_sig_pack, nd_band_keys2,         nd_band_keys2_slots};
+    nd_kernels[n++] = (nd_sign_kernel_t){"scalar", nd_sign_kernel_scalar, nd_lsh_slot_matches,
+                                         nd_sig_pack, nd_band_keys2};
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
-        nd_kernels[n++] =
-            (nd_sign_kernel_t){"avx2",           nd_sign_kernel_avx2, nd_lsh_slot_matches_avx2,
-                               nd_sig_pack_avx2, nd_band_keys2_avx2,  nd_band_keys2_slots_avx2};
+        nd_kernels[n++] = (nd_sign_kernel_t){"avx2", nd_sign_kernel_avx2, nd_lsh_slot_matches_avx2,
+                                             nd_sig_pack_avx2, nd_band_keys2_avx2};
 #endif
 #if defined(__aarch64__)
-    nd_kernels[n++] = (nd_sign_kernel_t){"neon",      nd_sign_kernel_neon, nd_lsh_slot_matches,
-                                         nd_sig_pack, nd_band_keys2,       nd_band_keys2_slots};
+    nd_kernels[n++] = (nd_sign_kernel_t){"neon", nd_sign_kernel_neon, nd_lsh_slot_matches,
+                                         nd_sig_pack, nd_band_keys2};
 #endif
     for (int i = 0; i < n; i++)
         nd_kernel_names[i] = nd_kernels[i].name;

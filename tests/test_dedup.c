@@ -947,47 +947,6 @@ static void many_equal_keys(void)
     nd_dedup_destroy(dd);
 }
 
-/* nd_dedup_prefetch is a hint: a stream whose next article is prefetched
- * before each add (and with stray and NULL arguments thrown in) decides
- * exactly as one without. */
-static void prefetch_changes_nothing(void)
-{
-    enum { N = 400 };
-    static struct outcome ref[N], o[N];
-    static char text[2][8192];
-    char uri[2][64];
-    run_stream_at("auto", ref, N, 60, 0);
-    nd_dedup_conf_t c;
-    nd_dedup_conf_init(&c);
-    c.max_articles = 60;
-    nd_dedup_t *dd = mk(&c);
-    ND_ASSERT(dd);
-    nd_sig_t sig[2], stray;
-    memset(&stray, 0x5a, sizeof(stray));
-    int64_t t[2];
-    nd_dedup_prefetch(NULL, NULL, NULL);
-    for (int i = 0; i <= N; i++) {
-        int k = i & 1;
-        if (i < N) { /* sign article i, prefetch it, then add article i - 1 */
-            stream_item(i, uri[k], sizeof(uri[k]), text[k], sizeof(text[k]), &t[k]);
-            nd_dedup_sign(dd, text[k], strlen(text[k]), &sig[k]);
-            nd_item_t next = {uri[k], strlen(uri[k]), NULL, 0, 0, 0};
-            nd_dedup_prefetch(dd, &next, &sig[k]);
-            nd_dedup_prefetch(dd, &next, &stray);
-            nd_dedup_prefetch(dd, NULL, &sig[k]);
-        }
-        if (i > 0) {
-            int j = 1 - k;
-            nd_item_t it = {uri[j], strlen(uri[j]), "s", 1, t[j], strlen(text[j])};
-            nd_decision_t d;
-            ND_ASSERT(nd_dedup_add(dd, &it, &sig[j], &d) == ND_ERR_NO_ERROR);
-            o[i - 1] = (struct outcome){(int)d.verdict, d.cluster.id, d.similarity};
-        }
-    }
-    nd_dedup_destroy(dd);
-    ND_EXPECT(!memcmp(ref, o, sizeof(ref)), "prefetching changed a decision");
-}
-
 /* nd_band_hashes() with kernel kern's band keys and `bands` bands of 2 rows
  * gives the reference's keys, all or those of a mask. */
 static void band_hashes_match_reference_on(const char *kern, uint32_t bands)
@@ -1016,15 +975,11 @@ static void band_hashes_match_reference_on(const char *kern, uint32_t bands)
         uint64_t all[ND_BANDS_MAX], part[ND_BANDS_MAX];
         memset(part, 0, sizeof(part));
         nd_band_hashes(dd, plo, nd_bands_all(dd), all);
-        uint64_t from_slots[ND_BANDS_MAX]; /* the prefetch hint's keys */
-        nd_sign_kernel_find(kern)->band_keys2_slots(dd->band_seed, sig.slots, bands, from_slots);
         uint32_t mask = (uint32_t)(x >> 3) & nd_bands_all(dd);
         nd_band_hashes(dd, plo, mask, part);
         for (uint32_t b = 0; b < c.bands; b++) {
             uint64_t want = nd_band_hash(c.seed, b, lo, 2);
             ND_ASSERT(all[b] == want, "%s, %u bands, trial %d band %u", kern, bands, t, b);
-            ND_ASSERT(from_slots[b] == want, "%s, %u bands, trial %d band %u (from slots)", kern,
-                      bands, t, b);
             ND_ASSERT(part[b] == (mask >> b & 1 ? want : 0), "%s, trial %d band %u (mask)", kern, t,
                       b);
         }
@@ -1033,7 +988,7 @@ static void band_hashes_match_reference_on(const char *kern, uint32_t bands)
 }
 
 /* The 2-row band keys from packed slots (nd_band_hashes: the add, the
- * eviction, the rehash; the prefetch's keys come the same way) equal the
+ * eviction, the rehash) equal the
  * reference band hash of the unpacked slots on every kernel, for 32 bands and
  * for 29 (a last group of one), and a partial mask hashes only its bands. */
 static void band_hashes_match_reference(void)
@@ -1221,7 +1176,6 @@ int main(void)
     ND_TEST(many_equal_keys);
     ND_TEST(slot_matches_count);
     ND_TEST(sig_pack_every_kernel);
-    ND_TEST(prefetch_changes_nothing);
     ND_TEST(band_hashes_match_reference);
     ND_TEST(other_band_shapes);
     ND_TEST(reserve_headroom_exact);
