@@ -147,17 +147,6 @@ nd_err_t nd_buf_reserve(nd_buf_t *b, size_t extra)
     return ND_ERR_NO_ERROR;
 }
 
-nd_err_t nd_buf_append(nd_buf_t *b, const void *data, size_t len)
-{
-    if (nd_buf_reserve(b, len))
-        return ND_ERR_NOMEM;
-    if (len)
-        memcpy(b->p + b->len, data, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-    return ND_ERR_NO_ERROR;
-}
-
 nd_err_t nd_buf_putc(nd_buf_t *b, char c)
 {
     return nd_buf_append(b, &c, 1);

@@ -107,7 +107,18 @@ void nd_buf_free(nd_buf_t *b);
 void nd_buf_reset(nd_buf_t *b);
 /* nd_buf_reserve: make room for at least extra more bytes. */
 nd_err_t nd_buf_reserve(nd_buf_t *b, size_t extra);
-nd_err_t nd_buf_append(nd_buf_t *b, const void *data, size_t len);
+/* nd_buf_append: append data[0..len). Inline: with a constant len the copy
+ * becomes a few moves, and only a full buffer costs a call. */
+static inline nd_err_t nd_buf_append(nd_buf_t *b, const void *data, size_t len)
+{
+    if (len >= b->cap - b->len && nd_buf_reserve(b, len))
+        return ND_ERR_NOMEM;
+    if (len)
+        memcpy(b->p + b->len, data, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return ND_ERR_NO_ERROR;
+}
 nd_err_t nd_buf_putc(nd_buf_t *b, char c);
 /* nd_buf_printf: append printf-formatted text. */
 nd_err_t nd_buf_printf(nd_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -116,21 +127,6 @@ nd_err_t nd_buf_printf(nd_buf_t *b, const char *fmt, ...) __attribute__((format(
  * escaping '"', '\\' and control characters. s must be valid UTF-8.
  */
 nd_err_t nd_buf_json_str(nd_buf_t *b, const char *s, size_t len);
-
-/*
- * nd_buf_append_small: nd_buf_append (same contract), inline for hot paths
- * that append many short pieces: with a constant len the copy becomes a few
- * moves and only a full buffer costs a call.
- */
-static inline nd_err_t nd_buf_append_small(nd_buf_t *b, const void *data, size_t len)
-{
-    if (len >= b->cap - b->len && nd_buf_reserve(b, len))
-        return ND_ERR_NOMEM;
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-    return ND_ERR_NO_ERROR;
-}
 
 /*
  * Formatting appends for hot encoders (the record sinks): each appends

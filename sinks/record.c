@@ -25,7 +25,7 @@ const char *nd_out_name(nd_out_t out)
 
 /* Append a string literal (a constant key such as ",\"uri\":", or JSON
  * punctuation) without measuring it at run time. */
-#define ND_LIT(b, lit) nd_buf_append_small((b), "" lit, sizeof(lit) - 1)
+#define ND_LIT(b, lit) nd_buf_append((b), "" lit, sizeof(lit) - 1)
 
 /* Append s as a JSON string, or null when s is NULL. */
 static nd_err_t nd_json_str_or_null(nd_buf_t *b, const char *s, size_t len)
@@ -55,7 +55,7 @@ static nd_err_t nd_json_bool(nd_buf_t *b, int v)
 /* Append "\"cluster\":\"<cid>\"" after the opening brace (cid: 16 hex). */
 static nd_err_t nd_json_cluster_first(nd_buf_t *b, const char cid[17])
 {
-    if (ND_LIT(b, "{\"cluster\":\"") || nd_buf_append_small(b, cid, 16) || ND_LIT(b, "\""))
+    if (ND_LIT(b, "{\"cluster\":\"") || nd_buf_append(b, cid, 16) || ND_LIT(b, "\""))
         return ND_ERR_NOMEM;
     return ND_ERR_NO_ERROR;
 }
@@ -82,7 +82,7 @@ static nd_err_t nd_record_membership_cid(nd_buf_t *out, const nd_article_t *art,
 {
     int dup = d->verdict == ND_VERDICT_DUPLICATE;
     if (ND_LIT(out, "{\"id\":") || nd_buf_json_str(out, art->uri, art->uri_len) ||
-        ND_LIT(out, ",\"cluster\":\"") || nd_buf_append_small(out, cid, 16) ||
+        ND_LIT(out, ",\"cluster\":\"") || nd_buf_append(out, cid, 16) ||
         (dup ? ND_LIT(out, "\",\"duplicate\":true,\"duplicate_of\":")
              : ND_LIT(out, "\",\"duplicate\":false,\"duplicate_of\":")) ||
         nd_json_str_or_null(out, dup ? d->canonical_uri : NULL, d->canonical_uri_len) ||

@@ -373,16 +373,15 @@ static void helpers_fail_cleanly(void)
                        : h == 2 ? nd_buf_append_fixed(&b, 0.5, 4)
                        : h == 3 ? nd_buf_append_iso_time(&b, 0)
                        : h == 4 ? nd_buf_json_str(&b, "abc", 3)
-                                : nd_buf_append_small(&b, "abc", 3);
+                                : nd_buf_append(&b, "abc", 3);
         nd_alloc_fail_after(-1);
         ND_EXPECT(err == ND_ERR_NOMEM, "helper %d: %d", h, err);
         ND_EXPECT(b.len == len && b.p[len] == '\0' && !memcmp(b.p, "keep", 4), "helper %d", h);
         nd_buf_free(&b);
     }
     nd_buf_t e = {0};
-    ND_EXPECT(nd_buf_append_small(&e, "ab", 2) == ND_ERR_NO_ERROR && e.len == 2 &&
-              !strcmp(e.p, "ab"));
-    ND_EXPECT(nd_buf_append_small(&e, "", 0) == ND_ERR_NO_ERROR && e.len == 2);
+    ND_EXPECT(nd_buf_append(&e, "ab", 2) == ND_ERR_NO_ERROR && e.len == 2 && !strcmp(e.p, "ab"));
+    ND_EXPECT(nd_buf_append(&e, "", 0) == ND_ERR_NO_ERROR && e.len == 2);
     nd_buf_free(&e);
 }
 
