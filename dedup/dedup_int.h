@@ -597,6 +597,9 @@ void nd_band_keys2_avx2(const uint64_t *seed, const uint8_t *plo, uint32_t bands
 void nd_sig_pack_avx2(const nd_sig_t *sig, uint8_t plo[ND_LO_BYTES], uint8_t hi[ND_HI_BYTES],
                       nd_nmask_t *mask);
 #endif
+/* nd_lsh_touch: start loading the buckets nd_lsh_candidates() will probe for
+ * the band keys bh (see lsh.c). */
+void nd_lsh_touch(const nd_dedup_t *dd, const uint64_t *bh);
 /* nd_lsh_candidates: fill dd->cand from the band tables, given the probing
  * signature's packed low slots (nd_sig_pack) and band keys (nd_band_hashes);
  * @return their number. */

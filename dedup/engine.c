@@ -353,6 +353,31 @@ static void evict_keys(nd_dedup_t *dd, uint32_t idx, uint64_t *bh)
     evict_load(dd, idx, bh);
 }
 
+/*
+ * Load the home bucket of every band entry the evictions of due[0..n) will
+ * delete, in one loop with no branch on the tables' contents, so that their
+ * cache misses are in flight together: each deletion's probe ends in a
+ * mispredicted branch, which stops the processor from running ahead to the
+ * next one's loads (the candidate search's touch loop, for the same reason).
+ */
+static void evict_touch(const nd_dedup_t *dd, const uint32_t *due, uint64_t (*bh)[ND_BANDS_MAX],
+                        uint32_t n)
+{
+    uint32_t touch = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const nd_art_t *a = nd_art(dd, due[i]);
+        if (!a->n_shingles)
+            continue;
+        for (uint32_t m = a->band_mask; m; m &= m - 1) {
+            uint32_t b = (uint32_t)__builtin_ctz(m);
+            const nd_itab_t *t = &dd->band_tab[b];
+            if (t->t[1])
+                touch += t->t[1][(uint32_t)bh[i][b] & t->mask[1]];
+        }
+    }
+    __asm__ volatile("" : : "r"(touch)); /* keep the loads */
+}
+
 /* Remove article idx, already off the heap, with the keys evict_keys() gave:
  * its entries, its cluster's hold, its record. */
 static void evict_one(nd_dedup_t *dd, uint32_t idx, const uint64_t *bh)
@@ -467,6 +492,8 @@ static void evict_due(nd_dedup_t *dd, int32_t cut)
         heap_pop(dd);
         n++;
     }
+    if (n)
+        evict_touch(dd, due, bh, n);
     for (uint32_t i = 0; i < n; i++)
         evict_one(dd, due[i], bh[i]);
     while (dd->heap_len && dd->heap_len >= dd->conf.max_articles)
@@ -830,7 +857,15 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
     nd_free(dd->prev_canon);
     dd->prev_canon = NULL;
 
+    /* The loads of the uri bucket and of the band buckets start first and
+     * complete while the band keys are computed and the eviction step runs
+     * (re-deliveries, which need neither, are a few percent of a feed). */
     uint64_t uh = nd_dedup_uri_hash(dd, it->uri, it->uri_len);
+    nd_itab_prefetch(&dd->uri_tab, uh);
+    struct sig_keys_s k;
+    sig_keys(dd, sig, &k);
+    if (sig->n_shingles)
+        nd_lsh_touch(dd, k.bh);
     uint32_t dup = find_uri(dd, uh);
     if (dup != UINT32_MAX) {
         const nd_clu_t *c = nd_clu(dd, nd_art(dd, dup)->cluster);
@@ -843,10 +878,6 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         dd->st.redeliveries++;
         return ND_ERR_NO_ERROR;
     }
-
-    /* the band keys (of the forms the index uses) */
-    struct sig_keys_s k;
-    sig_keys(dd, sig, &k);
 
     int64_t t = item_time(dd, it);
     int64_t wm = dd->watermark == ND_TIME_NONE_ || t > dd->watermark ? t : dd->watermark;
@@ -874,6 +905,16 @@ nd_err_t nd_dedup_add(nd_dedup_t *dd, const nd_item_t *it, const nd_sig_t *sig, 
         uint32_t npf = dd->n_cand < 8 ? dd->n_cand : 8;
         for (uint32_t i = 0; i < npf; i++)
             __builtin_prefetch(nd_clu(dd, nd_art(dd, dd->cand[i].idx)->cluster));
+        /* and the slots the verification compares (the walk loaded the lines
+         * of the band bytes only) */
+        npf = dd->n_cand < ND_VERIFY_MAX ? dd->n_cand : ND_VERIFY_MAX;
+        for (uint32_t i = 0; i < npf; i++) {
+            const char *r = (const char *)nd_art(dd, dd->cand[i].idx);
+            __builtin_prefetch(r + offsetof(nd_art_t, lo));
+            __builtin_prefetch(r + offsetof(nd_art_t, lo) + 64);
+            __builtin_prefetch(r + offsetof(nd_art_t, hi) + ND_HI_BYTES - 17);
+            __builtin_prefetch(r + offsetof(nd_art_t, hi) + ND_HI_BYTES - 1);
+        }
         uint32_t exact_age = UINT32_MAX;
         for (uint32_t i = 0; i < dd->n_cand; i++) {
             const nd_art_t *a = nd_art(dd, dd->cand[i].idx);

@@ -285,15 +285,18 @@ static inline void hit_add(nd_dedup_t *dd, nd_hits_t *h, uint32_t *slot, uint32_
 }
 
 /* The tag matches of band b's chain for key h, in probe order, added to the
- * batch: the live table's chain, then the draining one's. */
-static void band_walk(nd_dedup_t *dd, nd_hits_t *h, const nd_itab_t *t, uint32_t b, uint64_t key)
+ * batch: the live table's chain from bucket start1 (its home bucket, or where
+ * a caller that scanned the chain before it stopped), then the draining
+ * table's whole chain. */
+static void band_walk(nd_dedup_t *dd, nd_hits_t *h, const nd_itab_t *t, uint32_t b, uint64_t key,
+                      uint32_t start1)
 {
     uint32_t tag = (uint32_t)(key >> 56);
     for (int w = 1; w >= 0; w--) {
         uint32_t *tab = t->t[w];
         if (!tab)
             continue;
-        uint32_t mask = t->mask[w], i = nd_itab_probe_start(t, w, key);
+        uint32_t mask = t->mask[w], i = w == 1 ? start1 : nd_itab_probe_start(t, w, key);
         for (uint32_t n = 0; n <= mask;) {
 #if defined(__SSE2__)
             /* the live table's chain, 8 buckets a step where no wrap */
@@ -323,6 +326,29 @@ static void band_walk(nd_dedup_t *dd, nd_hits_t *h, const nd_itab_t *t, uint32_t
 }
 
 /*
+ * nd_lsh_touch: load the first and the eighth bucket from home of every band's
+ * live table (the same line unless they cross into the next) in one
+ * branch-free loop, so that their cache misses are in flight together:
+ * prefetches alone did not overlap them, and the chain walks end in
+ * mispredicted branches, which stop the processor from running ahead.
+ * (Loading the next line always was 32 more loads an add, more than half of
+ * them of lines no step reads.) The add calls it before its eviction step,
+ * so that the loads complete while that step runs.
+ */
+void nd_lsh_touch(const nd_dedup_t *dd, const uint64_t *bh)
+{
+    uint32_t touch = 0;
+    for (uint32_t b = 0; b < dd->conf.bands; b++) {
+        const nd_itab_t *t = &dd->band_tab[b];
+        if (!t->t[1])
+            continue;
+        uint32_t i = (uint32_t)bh[b] & t->mask[1];
+        touch += t->t[1][i] + t->t[1][(i + 7) & t->mask[1]];
+    }
+    __asm__ volatile("" : : "r"(touch)); /* keep the loads */
+}
+
+/*
  * Candidates come in band order and, within a band, in probe order (the order
  * of dd->cand, which only a full set makes matter); the chains of all bands
  * are walked first, the records read after (cand_batch).
@@ -339,39 +365,33 @@ uint32_t nd_lsh_candidates(nd_dedup_t *dd, const uint8_t *plo, const uint64_t *b
     if (n_shingles == 0)
         return 0;
     dd->probe_lo = plo;
-    /* Load the 8 buckets from home of every band's live table (the lines of
-     * the first and the last: the same line unless they cross into the next)
-     * in one branch-free loop, so that the cache misses are in flight
-     * together: prefetches alone did not overlap them, and the chain walks
-     * below end in mispredicted branches, which stop the processor from
-     * running ahead. (Loading the next line always was 32 more loads an add,
-     * more than half of them of lines no step reads.) */
-    uint32_t touch = 0;
     for (uint32_t b = 0; b < dd->conf.bands; b++) {
         const nd_itab_t *t = &dd->band_tab[b];
-        if (!t->t[1])
-            continue;
         uint32_t i = (uint32_t)bh[b] & t->mask[1];
-        touch += t->t[1][i] + t->t[1][(i + 7) & t->mask[1]];
-    }
-    __asm__ volatile("" : : "r"(touch)); /* keep the loads */
-    for (uint32_t b = 0; b < dd->conf.bands; b++) {
-        const nd_itab_t *t = &dd->band_tab[b];
 #if defined(__SSE2__)
-        /* The common case in one step: no rehash under way, the 8 buckets
-         * from the home one inside the table, and an empty one among them
-         * (the chain ends there). Anything else: the general walk. */
-        uint32_t *tab = t->t[1], i = (uint32_t)bh[b] & t->mask[1], m, em;
-        if (tab && !t->t[0] && i + 8 <= t->mask[1] + 1) {
-            scan8(tab + i, (uint32_t)(bh[b] >> 56), &m, &em);
-            if (em) {
-                for (m &= (em & -em) - 1; m; m &= m - 1)
+        /* The common case: no rehash under way, the chain scanned 8 buckets
+         * a step from the home one while the step stays inside the table,
+         * up to the first empty bucket (a fifth of the chains run past the
+         * first 8 buckets). A chain that reaches the end of the table goes
+         * on in the general walk from where this stopped. */
+        uint32_t *tab = t->t[1], m, em, tag = (uint32_t)(bh[b] >> 56);
+        if (tab && !t->t[0]) {
+            uint32_t end = t->mask[1] + 1;
+            for (em = 0; i + 8 <= end; i += 8) {
+                scan8(tab + i, tag, &m, &em);
+                if (em)
+                    m &= (em & -em) - 1;
+                for (; m; m &= m - 1)
                     hit_add(dd, &h, &tab[i + (uint32_t)__builtin_ctz(m)], b);
-                continue;
+                if (em)
+                    break;
             }
+            if (em)
+                continue;
+            i &= t->mask[1];
         }
 #endif
-        band_walk(dd, &h, t, b, bh[b]);
+        band_walk(dd, &h, t, b, bh[b], i);
     }
     cand_batch(dd, &h);
     /* clear the scratch set: every slot set belongs to a candidate */
