@@ -237,6 +237,24 @@ static ND_ALWAYS_INLINE void nd_block_masks(const char *p, size_t avail, uint64_
         return;
     }
 #endif
+#if defined(__SSE2__)
+    if (!dg && avail >= 16) {
+        /* the text's last block, 16..63 bytes: 16-byte loads, the last one
+         * ending at the text's end (overlapping the one before it) */
+        const __m128i blank = _mm_set1_epi8(' ');
+        size_t off = 0;
+        for (; off + 16 <= avail; off += 16)
+            m |= (uint64_t)(uint32_t)_mm_movemask_epi8(
+                     _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + off)), blank))
+                 << off;
+        if (off < avail)
+            m |= (uint64_t)(uint32_t)_mm_movemask_epi8(
+                     _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + avail - 16)), blank))
+                 << (avail - 16);
+        *sp = m | 1ULL << avail;
+        return;
+    }
+#endif
     size_t n = avail < 64 ? avail : 64;
     for (size_t i = 0; i < n; i++) {
         m |= (uint64_t)(p[i] == ' ') << i;
