@@ -313,8 +313,8 @@ static inline uint32_t *nd_itab_find(const nd_itab_t *t, uint64_t h,
     return NULL;
 }
 /* nd_itab_prefetch: start loading the buckets a probe for h reads first (the
- * eviction pipeline's loads; the candidate probe loads its home buckets
- * itself, see nd_lsh_candidates). */
+ * eviction pipeline's loads and the add's uri probe; the band probes load
+ * their home buckets with nd_lsh_touch). */
 static inline void nd_itab_prefetch(const nd_itab_t *t, uint64_t h)
 {
     if (t->t[1])

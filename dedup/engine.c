@@ -803,8 +803,8 @@ struct sig_keys_s {
 static void sig_keys(const nd_dedup_t *dd, const nd_sig_t *sig, struct sig_keys_s *k)
 {
     dd->kern->sig_pack(sig, k->plo, k->hi, &k->mask);
-    /* 2-row keys without prefetching their buckets: the candidate walk's
-     * touch loop has those loads in flight together (nd_band_hashes's
+    /* 2-row keys without prefetching their buckets: the add's touch loop
+     * (nd_lsh_touch) has those loads in flight together (nd_band_hashes's
      * prefetches were ~480 instructions an add, and a hint that started them
      * an add ahead measured no faster on a shared host, docs/BENCHMARKS.md) */
     if (dd->conf.rows == 2)
