@@ -16,6 +16,10 @@
  *    the second half of the feed alone (a fuller index); and a split by
  *    stage from up to three extra passes that read the clock around each
  *    stage of each article (least time of each stage);
+ *  - how much of its core the run had: a register-only loop (coreprobe.h)
+ *    timed before each segment of the timed passes, outside their clocks,
+ *    as a share of its best rate in the run, and how much slower the
+ *    segments after high and after low shares ran than their least time;
  *  - peak RSS and index bytes per indexed article (nd_dedup_stats);
  *  - pairwise precision, recall, F1 and the Adjusted Rand Index against the
  *    truth (uri -> story);
@@ -36,6 +40,7 @@
 
 #include <xxhash.h>
 
+#include "coreprobe.h"
 #include "metrics.h"
 #include "nd_common.h"
 #include "nd_dedup.h"
@@ -254,6 +259,7 @@ typedef struct pass_s {
     double seconds;
     double *seg;         /* timed pass: seconds of each ND_SEG_LINES lines (caller's array) */
     double *seg_stage;   /* timed pass: per segment, seconds of parse, sign, add (3 each) */
+    double *probe;       /* timed pass: per segment, nd_coreprobe_rate() just before it */
     double seconds_late; /* timed pass: lines n/2.. (the index at its window size) */
     double t_parse, t_sign, t_add; /* split pass: per article; timed pass: per group */
     size_t accepted, rejected, repeats, clusters;
@@ -307,10 +313,11 @@ static void engine_pass(run_t *run, int split, pass_t *out)
 {
     enum { B = ND_BENCH_BATCH };
     char errstr[512];
-    double *seg = out->seg, *seg_stage = out->seg_stage;
+    double *seg = out->seg, *seg_stage = out->seg_stage, *probe = out->probe;
     memset(out, 0, sizeof(*out));
     out->seg = seg;
     out->seg_stage = seg_stage;
+    out->probe = probe;
     nd_parser_t *p[B];
     for (int k = 0; k < B; k++)
         if (!(p[k] = nd_parser_new(NULL, errstr, sizeof(errstr))))
@@ -323,16 +330,27 @@ static void engine_pass(run_t *run, int split, pass_t *out)
     nd_article_t art[B];
     nd_sig_t sig[B];
     int ok[B];
-    double t0 = now_s(), t_late = t0, t_seg = t0, ta, tb, tc, td;
+    if (probe)
+        probe[0] = nd_coreprobe_rate();
+    /* paused: seconds spent in the probes, left out of the pass's times */
+    double t0 = now_s(), t_late = t0, t_seg = t0, ta, tb, tc, td, paused = 0, paused_late = 0;
     for (size_t i0 = 0; i0 < f->n; i0 += B) {
         size_t nb = f->n - i0 < B ? f->n - i0 : B;
         if (seg && i0 % ND_SEG_LINES == 0 && i0 > 0) {
             double t = now_s();
             seg[i0 / ND_SEG_LINES - 1] = t - t_seg;
+            if (probe) {
+                probe[i0 / ND_SEG_LINES] = nd_coreprobe_rate();
+                double t2 = now_s();
+                paused += t2 - t;
+                t = t2;
+            }
             t_seg = t;
         }
-        if (i0 <= f->n / 2 && f->n / 2 < i0 + nb)
+        if (i0 <= f->n / 2 && f->n / 2 < i0 + nb) {
             t_late = now_s();
+            paused_late = paused;
+        }
         double g0 = split ? 0 : now_s(), g1, g2;
         for (size_t j = 0; j < nb; j++) {
             size_t i = i0 + j;
@@ -382,8 +400,8 @@ static void engine_pass(run_t *run, int split, pass_t *out)
             st[2] += g3 - g2;
         }
     }
-    out->seconds = now_s() - t0;
-    out->seconds_late = now_s() - t_late;
+    out->seconds = now_s() - t0 - paused;
+    out->seconds_late = now_s() - t_late - (paused - paused_late);
     if (seg && f->n)
         seg[(f->n - 1) / ND_SEG_LINES] = now_s() - t_seg;
     nd_dedup_stats(dd, &out->st);
@@ -592,6 +610,58 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* What the core probes of the timed passes say (see coreprobe.h). */
+typedef struct core_s {
+    size_t n;                     /* segments with a probe */
+    double best_rate;             /* the fastest probe, M iterations/s */
+    double median, lowest;        /* probe rate / best_rate */
+    double high_ratio, low_ratio; /* segment time / its least time: median */
+    size_t n_high, n_low;         /* after a share >= 0.9, < 0.8 */
+} core_t;
+
+/* The median of v[0..n) (sorted in place); 0 when n is 0. */
+static double median_of(double *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * core_share: from passes x n_seg segment times seg[] and the probe rates
+ * before them probe[] (row per pass), and each segment's least time seg_min[],
+ * the shares of the core the probes saw and how much slower the segments
+ * after high and after low shares ran than their least time.
+ */
+static void core_share(const double *seg, const double *probe, const double *seg_min, size_t passes,
+                       size_t n_seg, core_t *out)
+{
+    size_t n = passes * n_seg;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out->best_rate = probe[i] > out->best_rate ? probe[i] : out->best_rate;
+    if (out->best_rate <= 0)
+        return;
+    double *share = xcalloc(n, sizeof(double)), *high = xcalloc(n, sizeof(double));
+    double *low = xcalloc(n, sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        double s = probe[i] / out->best_rate, m = seg_min[i % n_seg];
+        share[out->n++] = s;
+        if (m > 0 && s >= 0.9)
+            high[out->n_high++] = seg[i] / m;
+        else if (m > 0 && s < 0.8)
+            low[out->n_low++] = seg[i] / m;
+    }
+    out->median = median_of(share, out->n);
+    out->lowest = share[0]; /* sorted by median_of */
+    out->high_ratio = median_of(high, out->n_high);
+    out->low_ratio = median_of(low, out->n_low);
+    nd_free(share);
+    nd_free(high);
+    nd_free(low);
+}
+
 static void usage(void)
 {
     fputs("usage: nd-bench --feed FILE --truth FILE [options]\n"
@@ -710,11 +780,15 @@ int main(int argc, char **argv)
     FILE *stage_out = NULL;
     if (stage_path && !(stage_out = fopen(stage_path, "a")))
         die("%s: %s", stage_path, strerror(errno));
+    /* Every timed pass's segment times and core probes, for the core line. */
+    double *seg_all = xcalloc((size_t)repeat * n_seg + 1, sizeof(double));
+    double *probe_all = xcalloc((size_t)repeat * n_seg + 1, sizeof(double));
     pass_t ep, sp;
     double g_parse = 0, g_sign = 0, g_add = 0; /* least over the timed passes */
     for (int r = 0; r < repeat; r++) {
         ep.seg = seg;
         ep.seg_stage = seg_stage;
+        ep.probe = probe_all + (size_t)r * n_seg;
         memset(seg_stage, 0, (3 * n_seg + 3) * sizeof(double));
         engine_pass(&run, 0, &ep);
         if (r == 0 || ep.t_parse < g_parse)
@@ -727,6 +801,7 @@ int main(int argc, char **argv)
         secs_late[r] = ep.seconds_late;
         for (size_t g = 0; g < n_seg; g++)
             seg_min[g] = r == 0 || seg[g] < seg_min[g] ? seg[g] : seg_min[g];
+        memcpy(seg_all + (size_t)r * n_seg, seg, n_seg * sizeof(double));
         if (seg_out) {
             for (size_t g = 0; g < n_seg; g++)
                 fprintf(seg_out, "%s%.9f", g ? " " : "", seg[g]);
@@ -746,6 +821,10 @@ int main(int argc, char **argv)
     double e_segs = 0;
     for (size_t g = 0; g < n_seg; g++)
         e_segs += seg_min[g];
+    core_t core;
+    core_share(seg_all, probe_all, seg_min, (size_t)repeat, n_seg, &core);
+    nd_free(seg_all);
+    nd_free(probe_all);
     nd_free(seg);
     nd_free(seg_min);
     /* Split passes: the least time of each stage over a few passes. The
@@ -756,8 +835,9 @@ int main(int argc, char **argv)
     memcpy(timed_outcome, run.outcome, feed.n);
     int n_split = repeat < 3 ? repeat : 3;
     for (int r = 0; r < n_split; r++) {
-        pass_t tmp;
-        sp.seg = tmp.seg = NULL;
+        pass_t tmp = {0}; /* split passes: no segments, stage segments or probes */
+        if (r == 0)
+            memset(&sp, 0, sizeof(sp));
         engine_pass(&run, 1, r == 0 ? &sp : &tmp);
         if (r == 0 && (memcmp(timed_cluster, run.cluster, feed.n * sizeof(uint64_t)) ||
                        memcmp(timed_outcome, run.outcome, feed.n)))
@@ -810,6 +890,14 @@ int main(int argc, char **argv)
     printf("%-24s %12.0f %12.0f %8s %11.2f   (lines %zu.. alone: a fuller index)\n",
            "  its second half", n_late / l_best, n_late / l_med, "", l_best / n_late * 1e6,
            feed.n / 2);
+    if (core.n) {
+        printf("%-24s share of the core: median %.2f, lowest %.2f (a register-only loop timed "
+               "before each segment, against its best in this run, %.0f M/s)\n",
+               "  core probe", core.median, core.lowest, core.best_rate);
+        printf("%-24s segments after a probe of 0.90 or more took %.2fx their least time "
+               "(median of %zu), after one under 0.80 %.2fx (of %zu)\n",
+               "", core.high_ratio, core.n_high, core.low_ratio, core.n_low);
+    }
     if (baseline) {
         printf("%-24s %12.0f %12.0f %8.1f %11.2f %9.4f %8.4f %8.4f %8.4f %9zu\n",
                "baseline (exact XXH3)", n / b_best, n / b_med, mb / b_best, b_best / n * 1e6,
