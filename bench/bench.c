@@ -894,9 +894,14 @@ int main(int argc, char **argv)
         printf("%-24s share of the core: median %.2f, lowest %.2f (a register-only loop timed "
                "before each segment, against its best in this run, %.0f M/s)\n",
                "  core probe", core.median, core.lowest, core.best_rate);
-        printf("%-24s segments after a probe of 0.90 or more took %.2fx their least time "
-               "(median of %zu), after one under 0.80 %.2fx (of %zu)\n",
-               "", core.high_ratio, core.n_high, core.low_ratio, core.n_low);
+        char hi[32] = "-", lo[32] = "-"; /* "-": no segment followed such a probe */
+        if (core.n_high)
+            snprintf(hi, sizeof(hi), "%.2fx", core.high_ratio);
+        if (core.n_low)
+            snprintf(lo, sizeof(lo), "%.2fx", core.low_ratio);
+        printf("%-24s segments after a probe of 0.90 or more took %s their least time "
+               "(median of %zu), after one under 0.80 %s (of %zu)\n",
+               "", hi, core.n_high, lo, core.n_low);
     }
     if (baseline) {
         printf("%-24s %12.0f %12.0f %8.1f %11.2f %9.4f %8.4f %8.4f %8.4f %9zu\n",
