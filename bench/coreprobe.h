@@ -17,7 +17,7 @@
 
 /*
  * nd_coreprobe_rate: the probe loop's rate in millions of iterations a second,
- * the best of three runs of ND_COREPROBE_ITERS iterations (~30 us each on a
+ * the best of three runs of ND_COREPROBE_ITERS iterations (~40 us each on a
  * 3 GHz core of its own). Touches no memory; its cost is only its time, which
  * callers keep out of what they measure.
  */
