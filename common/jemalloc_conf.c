@@ -10,7 +10,7 @@
  * memory it maps. The engine's adds probe band tables and records spread over
  * megabytes at random; with 4 KB pages most of those probes also miss the TLB,
  * and a page walk under virtualisation costs a few dependent memory accesses
- * more (docs/BENCHMARKS.md, "Session 7": the add stage ~7% faster here).
+ * more (docs/BENCHMARKS.md, "Session 7": the add stage ~5% faster here).
  * Where the kernel has huge pages disabled it changes nothing.
  */
 const char *malloc_conf = "thp:always";
