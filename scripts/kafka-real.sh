@@ -13,6 +13,10 @@
 #   kafka-real.sh topics DIR ARGS...
 #                              kafka-topics (TopicCommand) against it, e.g.
 #                              --create --topic T --partitions 1 --config k=v
+#   kafka-real.sh batches DIR TOPIC [PARTITION]
+#                              one line per record batch stored in the
+#                              partition's log segments (DumpLogSegments):
+#                              offsets, count, isTransactional, compresscodec
 #
 # Needs a JDK (java) and Maven (mvn); scripts/install-deps.sh installs them.
 # Exit status 3 from fetch/start means java or mvn is missing, so callers can
@@ -205,14 +209,25 @@ cmd_topics() {
         org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$DIR/bootstrap")" "$@"
 }
 
+cmd_batches() {
+    DIR="${1:?usage: kafka-real.sh batches DIR TOPIC [PARTITION]}"
+    local t="${2:?usage: kafka-real.sh batches DIR TOPIC [PARTITION]}" p="${3:-0}"
+    local logs=("$DIR/data/$t-$p"/*.log)
+    [ -e "${logs[0]}" ] || die "no log segments for $t-$p under $DIR/data"
+    java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Dlog4j.configuration="file:$DIR/log4j.properties" -cp "$JARS/*" \
+        kafka.tools.DumpLogSegments --files "$(IFS=,; echo "${logs[*]}")" | grep '^baseOffset:'
+}
+
 case "${1:-}" in
 fetch) cmd_fetch ;;
 start) shift; cmd_start "$@" ;;
 stop) shift; cmd_stop "$@" ;;
 status) shift; cmd_status "$@" ;;
 topics) shift; cmd_topics "$@" ;;
+batches) shift; cmd_batches "$@" ;;
 *)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

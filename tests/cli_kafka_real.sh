@@ -6,6 +6,8 @@
 #    feed several times and restarted; afterwards every input article has
 #    exactly one membership (read_committed), each cluster one canonical
 #    record, and the final cluster counts equal the reference's;
+#  - outputs are stored zstd-compressed by default, as -X compression.type says
+#    otherwise;
 #  - a second instance in the same group fences the first, which exits;
 #  - compaction of dedup.clusters keeps the latest record per cluster.
 set -euo pipefail
@@ -89,12 +91,23 @@ dump "$work/ref" ref
 want_rejects=$(grep -o '[0-9]* rejects' "$work/ref.err" | tail -1 | cut -d' ' -f1)
 $check "$work/ref" --uris "$work/uris.txt" --truth "$truth" --story russia-iran-agreement \
     --rejects "$want_rejects" || fail "reference outputs"
+# codecs TOPIC: the distinct codecs of the topic's data batches (transaction
+# markers are control batches, never compressed).
+codecs() {
+    bash "$kr" batches "$work/kafka" "$1" | grep 'isControl: false' \
+        | grep -o 'compresscodec: [a-z0-9]*' | cut -d' ' -f2 | sort -u | tr '\n' ' '
+}
+for t in memberships clusters canonical state; do
+    c=$(codecs ref.$t)
+    [ "$c" = "zstd " ] || fail "ref.$t holds batches of codec(s) '$c', want zstd (the default)"
+done
+echo "ok   outputs and state stored zstd-compressed (the producer's default)"
 
 # 2. The same input, SIGKILLed mid-feed several times, then run to the end.
 mid=0
 for i in 1 2 3 4 5; do
-    "$NEWSDEDUP" run -b "$bs" -G killed --batch-size 5 --log-interval 0 wire.k \
-        >/dev/null 2>"$work/kill$i.err" &
+    "$NEWSDEDUP" run -b "$bs" -G killed --batch-size 5 --log-interval 0 \
+        -X compression.type=lz4 wire.k >/dev/null 2>"$work/kill$i.err" &
     p=$!
     pids+=($p)
     # Kill once it is deciding (after the restore and the group join).
@@ -111,13 +124,17 @@ for i in 1 2 3 4 5; do
     grep -o "restored [0-9]* articles" "$work/kill$i.err" | sed "s/^/     run $i: /" || true
 done
 [ $mid -ge 3 ] || fail "only $mid of 5 runs were killed mid-feed"
-"$NEWSDEDUP" run -b "$bs" -G killed --exit-at-end --batch-size 5 --log-interval 0 wire.k \
-    >/dev/null 2>"$work/final.err" || { cat "$work/final.err"; fail "final run failed"; }
+"$NEWSDEDUP" run -b "$bs" -G killed --exit-at-end --batch-size 5 --log-interval 0 \
+    -X compression.type=lz4 wire.k >/dev/null 2>"$work/final.err" \
+    || { cat "$work/final.err"; fail "final run failed"; }
 dump "$work/killed" dedup
 $check "$work/killed" --uris "$work/uris.txt" --truth "$truth" --story russia-iran-agreement \
     --same-as "$work/ref" || fail "outputs after $mid kills differ from the reference"
 echo "ok   killed $mid times mid-feed, restarted: exactly one membership per article," \
     "one canonical per cluster, final counts equal to the uninterrupted run"
+c=$(codecs dedup.memberships)
+[ "$c" = "lz4 " ] || fail "-X compression.type=lz4: dedup.memberships holds codec(s) '$c'"
+echo "ok   -X compression.type=lz4 overrides the default (state restored from lz4 records)"
 
 # 3. A second instance in the same group fences the first.
 "$NEWSDEDUP" run -b "$bs" -G killed --log-interval 0 wire.k >/dev/null 2>"$work/a.err" &
