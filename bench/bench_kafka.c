@@ -443,7 +443,7 @@ int main(int argc, char **argv)
     b.feed = "bench/demo/feed.jsonl";
     b.repeat = 20;
     b.rate = 2000;
-    b.batch_size = 1000;
+    b.batch_size = 5000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-b") && v)
