@@ -120,7 +120,7 @@ static rd_kafka_t *nd_producer_new(nd_run_t *r, char *errstr, size_t errstr_size
         rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", NULL, 0);
     rd_kafka_conf_set(conf, "linger.ms", "5", NULL, 0);
     /* Compressed batches: the broker stores, replicates and serves a third of
-     * the bytes (zstd; lz4 half), and backfills run ~1.5x faster on a shared
+     * the bytes (zstd; lz4 half), and backfills ran 1.6-2x faster on a shared
      * broker (docs/BENCHMARKS.md, "Kafka"). zstd needs brokers >= 2.1, as
      * transactions with group metadata (2.5) already do. */
     rd_kafka_conf_set(conf, "compression.type", "zstd", NULL, 0);
