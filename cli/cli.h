@@ -20,6 +20,9 @@ enum {
 };
 #define ND_CMD_ENGINE   (ND_CMD_DEDUP | ND_CMD_RUN | ND_CMD_DEMO)
 #define ND_CLI_LIST_MAX 64
+/* Input messages per transaction of `run` unless --batch-size says otherwise
+ * (docs/BENCHMARKS.md, "Kafka": 5,000 ran backfills ~1.6x faster than 1,000). */
+#define ND_RUN_BATCH_SIZE 5000
 
 /*
  * nd_cli_conf_t: every option of every subcommand, filled by nd_cli_parse()
@@ -48,7 +51,7 @@ typedef struct nd_cli_conf_s {
     const char *metrics_addr;
     int metrics_port;
     int log_interval_s;
-    int batch_size;
+    int batch_size; /* >= 1; ND_RUN_BATCH_SIZE unless --batch-size */
     /* broker */
     int broker_count;
     const char *broker_topics[ND_CLI_LIST_MAX]; /* "name[:partitions]" */

@@ -580,7 +580,7 @@ static int nd_run_open(nd_run_t *r, char *errstr, size_t errstr_size)
         return -1;
     for (int i = 0; i < 2; i++) {
         nd_slot_t *s = &r->slot[i];
-        s->cap = (size_t)(conf->batch_size > 0 ? conf->batch_size : 5000);
+        s->cap = (size_t)(conf->batch_size > 0 ? conf->batch_size : ND_RUN_BATCH_SIZE);
         s->msgs = nd_calloc(s->cap, sizeof(*s->msgs));
         s->items = nd_calloc(s->cap, sizeof(*s->items));
         if (!s->msgs || !s->items) {

@@ -166,7 +166,7 @@ void nd_cli_defaults(nd_cli_conf_t *conf)
     conf->metrics_addr = "127.0.0.1";
     conf->metrics_port = 0;
     conf->log_interval_s = 10;
-    conf->batch_size = 5000;
+    conf->batch_size = ND_RUN_BATCH_SIZE;
     conf->broker_count = 1;
 }
 
