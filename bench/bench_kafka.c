@@ -243,20 +243,25 @@ static pid_t nd_bk_spawn(nd_bk_t *b, const char *prefix, int exit_at_end, const 
     return pid;
 }
 
-/* The "msg/s" figure of the pipeline's closing line. */
-static double nd_bk_pipeline_rate(const char *errpath, char *line, size_t line_size)
+/* The "msg/s" figure of the pipeline's closing line (line: from "done: "),
+ * and its time line (tline: from "time: "; "" when absent). */
+static double nd_bk_pipeline_rate(const char *errpath, char *line, size_t line_size, char *tline,
+                                  size_t tline_size)
 {
     FILE *f = fopen(errpath, "r");
     char buf[1024];
     double rate = 0;
-    line[0] = '\0';
+    line[0] = tline[0] = '\0';
     while (f && fgets(buf, sizeof(buf), f)) {
         const char *d = strstr(buf, "done: ");
         const char *c = strrchr(buf, ',');
+        const char *t = strstr(buf, "time: ");
         if (d && c) {
             rate = strtod(c + 1, NULL);
             snprintf(line, line_size, "%s", d);
         }
+        if (t)
+            snprintf(tline, tline_size, "%s", t);
     }
     if (f)
         fclose(f);
@@ -479,7 +484,7 @@ int main(int argc, char **argv)
     printf("nd-bench-kafka: %zu articles (%s x %d, %.1f MB) on %s, batch size %d\n", b.n, b.feed,
            b.repeat, bytes / 1e6, b.brokers, b.batch_size);
 
-    char prefix[96], errpath[160], line[512];
+    char prefix[96], errpath[160], line[512], tline[256];
     snprintf(prefix, sizeof(prefix), "%s-fill", b.run_id);
     snprintf(errpath, sizeof(errpath), "/tmp/nd-bench-kafka-%s.err", prefix);
     if (b.live_only) {
@@ -495,10 +500,12 @@ int main(int argc, char **argv)
     waitpid(pid, &st, 0);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         nd_bk_die("newsdedup run failed (see /tmp/nd-bench-kafka-*.err)");
-    double pipe = nd_bk_pipeline_rate(errpath, line, sizeof(line));
+    double pipe = nd_bk_pipeline_rate(errpath, line, sizeof(line), tline, sizeof(tline));
     printf("backfill (first message to end):\n");
     printf("  consume-only baseline   %9.0f articles/s  (%zu messages)\n", base, nbase);
     printf("  newsdedup run (EOS)     %9.0f articles/s  %s", pipe, line);
+    if (tline[0])
+        printf("                                        %s", tline);
     printf("  ratio                   %9.2f\n", base > 0 ? pipe / base : 0);
     printf("live (pipeline running, feed at %d msgs/s):\n", b.rate);
     nd_bk_latency(

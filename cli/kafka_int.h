@@ -56,6 +56,10 @@ int nd_signalled(void);
 typedef struct nd_counters_s {
     atomic_uint_fast64_t consumed, input_bytes, articles, duplicates, redeliveries, rejects,
         produced, clusters, indexed, lag, transactions, aborts, restored, paused;
+    /* Microseconds the run loop spent deciding and producing batches, and
+     * committing them (offsets and commit, or flush and offset commit with
+     * --at-least-once): which of the two bounds a pipeline. */
+    atomic_uint_fast64_t decide_us, commit_us;
 } nd_counters_t;
 
 /* librdkafka statistics kept per client. */
@@ -145,6 +149,8 @@ typedef struct nd_run_result_s {
     uint64_t transactions; /* committed transactions (or offset commits) */
     uint64_t aborts;       /* aborted transactions */
     double busy_ms;        /* from the first input message to the end */
+    double decide_ms;      /* of which deciding batches and producing their records */
+    double commit_ms;      /* and committing them */
     int eos;               /* 1 if transactions were used */
 } nd_run_result_t;
 

@@ -55,8 +55,9 @@ static void nd_metrics_text(nd_metrics_t *m, nd_buf_t *b)
     static const struct {
         const char *name, *type, *help;
         size_t off;
+        int us; /* the counter holds microseconds, shown in seconds */
     } k[] = {
-#define C(f, t, h) {"newsdedup_" #f, t, h, offsetof(nd_counters_t, f)}
+#define C(f, t, h) {"newsdedup_" #f, t, h, offsetof(nd_counters_t, f), 0}
         C(consumed, "counter", "input messages processed"),
         C(input_bytes, "counter", "input message bytes processed"),
         C(articles, "counter", "articles accepted (new or duplicate)"),
@@ -71,12 +72,23 @@ static void nd_metrics_text(nd_metrics_t *m, nd_buf_t *b)
         C(aborts, "counter", "aborted transactions"),
         C(restored, "gauge", "state records replayed at the last (re)start"),
         C(paused, "gauge", "1 while paused for an incomplete assignment"),
+        /* microseconds, shown in seconds */
+        {"newsdedup_decide_seconds", "counter",
+         "time spent deciding batches and producing their records",
+         offsetof(nd_counters_t, decide_us), 1},
+        {"newsdedup_commit_seconds", "counter",
+         "time spent committing batches (offsets and commit, or flush and offset commit)",
+         offsetof(nd_counters_t, commit_us), 1},
 #undef C
     };
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
         uint64_t v = atomic_load((const atomic_uint_fast64_t *)((const char *)m->c + k[i].off));
-        nd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", k[i].name, k[i].help,
-                      k[i].name, k[i].type, k[i].name, v);
+        nd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", k[i].name, k[i].help, k[i].name,
+                      k[i].type);
+        if (k[i].us)
+            nd_buf_printf(b, "%s %" PRIu64 ".%06" PRIu64 "\n", k[i].name, v / 1000000, v % 1000000);
+        else
+            nd_buf_printf(b, "%s %" PRIu64 "\n", k[i].name, v);
     }
     pthread_mutex_lock(&m->lock);
     for (int i = 0; i < ND_STATS_N; i++) {

@@ -3,7 +3,8 @@
 # `newsdedup run --at-least-once` over the embedded broker: outputs checked like the
 # exactly-once run's; a full replay of the input (a new group, from the beginning) after a
 # restart writes no new membership or canonical and leaves every count as it was. Also the
-# Prometheus endpoint: /metrics answers with the pipeline's counters, other paths 404, an
+# Prometheus endpoint: /metrics answers with the pipeline's counters (the time spent
+# deciding and committing among them), other paths 404, an
 # idle pipeline does not spin, and SIGTERM ends the run with status 0.
 set -euo pipefail
 . "$(dirname "$0")/lib/kafka_test.sh"
@@ -63,6 +64,11 @@ grep -q '^200' "$work/metrics.txt" || { cat "$work/metrics.txt"; fail "/metrics 
 grep -q '^newsdedup_consumed 208' "$work/metrics.txt" || { cat "$work/metrics.txt"; fail "consumed"; }
 grep -q '^newsdedup_rejects ' "$work/metrics.txt" || fail "no rejects counter"
 grep -q '^newsdedup_clusters ' "$work/metrics.txt" || fail "no clusters counter"
+# Where the time went: both the deciding and the committing took some.
+for t in decide commit; do
+    awk -v n="newsdedup_${t}_seconds" '$1 == n && $2 > 0 {ok = 1} END {exit !ok}' \
+        "$work/metrics.txt" || { grep "_seconds" "$work/metrics.txt"; fail "no ${t} time"; }
+done
 [ "$(metrics /nothing-here | head -n 1)" = 404 ] || fail "an unknown path did not answer 404"
 # Caught up with nothing new to read, the pipeline sleeps in poll: it used to spin on
 # an empty batch at the end of every partition (a core busy while idle).
