@@ -60,8 +60,9 @@ typedef struct nd_article_s {
     size_t text_len;
     size_t body_len; /* length in bytes of the body before normalisation */
     int ninjs_major; /* 1, 2 or 3 as detected from the document shape */
-    /* The original document bytes, as given, less the trailing newline
-     * nd_parser_parse() ignores. */
+    /* The original document bytes, as given, less what nd_parser_parse()
+     * ignores around it: a trailing newline, a leading byte order mark and
+     * leading blanks. */
     const char *doc;
     size_t doc_len;
 } nd_article_t;
@@ -88,7 +89,9 @@ void nd_parser_destroy(nd_parser_t *p);
 
 /*
  * nd_parser_parse: parse one ninjs document (one JSON Lines line or one Kafka
- * message value; a trailing "\r\n" or "\n" is ignored) and normalise its body.
+ * message value; a trailing "\r\n" or "\n" and a leading UTF-8 byte order
+ * mark are ignored) and normalise its body. Byte offsets in errstr count
+ * from the first byte after the mark and any leading blanks.
  *
  * Body choice: 1.x body_text, else body_html, else body_xhtml (HTML
  * stripped); 2.x/3.x the first bodies[] entry of contentType text/plain,

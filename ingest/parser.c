@@ -1779,11 +1779,20 @@ nd_err_t nd_parser_parse(nd_parser_t *p, const char *buf, size_t len, nd_article
         len--;
     if (len > 0 && buf[len - 1] == '\r')
         len--;
+    /* A UTF-8 byte order mark (files saved by some editors, messages from
+     * some producers) is not JSON: RFC 8259 lets a parser ignore it, so it is
+     * skipped, as are the blanks before the document. */
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+        buf += 3;
+        len -= 3;
+    }
     size_t i = 0;
     while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
         i++;
     if (i == len)
         return ret(ND_ERR_EMPTY, "the document is empty or blank", errstr, errstr_size);
+    buf += i;
+    len -= i;
     if (len > p->conf.max_doc_bytes) {
         snprintf(msg, sizeof(msg), "the document is %zu bytes, over the limit of %zu", len,
                  p->conf.max_doc_bytes);

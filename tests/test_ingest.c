@@ -155,6 +155,13 @@ static void ninjs1_fields(void)
     ND_ASSERT(parse(p, doc, &a, errstr, sizeof(errstr)) == ND_ERR_NO_ERROR, "%s", errstr);
     ND_EXPECT(str_is(a.uri, a.uri_len, "second"));
     ND_EXPECT(str_is(a.text, a.text_len, "two"));
+    /* a leading UTF-8 byte order mark and blanks are skipped, and are not
+     * part of the document handed on */
+    doc = "\xEF\xBB\xBF \t{\"uri\":\"bom\",\"body_text\":\"marked\"} \r\n";
+    ND_ASSERT(parse(p, doc, &a, errstr, sizeof(errstr)) == ND_ERR_NO_ERROR, "%s", errstr);
+    ND_EXPECT(str_is(a.uri, a.uri_len, "bom"));
+    ND_EXPECT(str_is(a.doc, a.doc_len, "{\"uri\":\"bom\",\"body_text\":\"marked\"} "), "doc %.*s",
+              (int)a.doc_len, a.doc);
     /* fields nested in other objects are not the article's */
     doc = "{\"associations\":{\"pic\":{\"uri\":\"nested\",\"body_text\":\"x\"}},\"uri\":\"top\","
           "\"body_text\":\"top text\",\"x\":[[{\"uri\":1}]]}";
@@ -228,6 +235,10 @@ static void bad_input(void)
         {"", 0, ND_ERR_EMPTY, "empty"},
         {"  \t \r\n", 0, ND_ERR_EMPTY, "empty"},
         {"\n", 0, ND_ERR_EMPTY, "empty"},
+        {"\xEF\xBB\xBF \r\n", 0, ND_ERR_EMPTY, "empty"}, /* a byte order mark alone */
+        /* one mark is skipped, not two, nor one inside the document */
+        {"\xEF\xBB\xBF\xEF\xBB\xBF{\"uri\":\"x\",\"body_text\":\"y\"}", 0, ND_ERR_BAD_JSON, "JSON"},
+        {" \xEF\xBB\xBF{\"uri\":\"x\",\"body_text\":\"y\"}", 0, ND_ERR_BAD_JSON, "JSON"},
         {"not json", 0, ND_ERR_BAD_JSON, "byte"},
         {"{\"uri\":\"x\",", 0, ND_ERR_BAD_JSON, "JSON"},
         {"{\"uri\":\"x\",\"body_text\":\"y\"} trailing", 0, ND_ERR_BAD_JSON, "JSON"},
