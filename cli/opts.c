@@ -388,29 +388,38 @@ int nd_cli_parse(int cmd, int argc, char **argv, nd_cli_conf_t *conf)
     shortopts[ns++] = 'h';
     shortopts[ns] = '\0';
 
+    /* getopt's own messages name argv[0]: the command, as the user typed it */
+    char prog[32], *argv0 = argv[0];
+    snprintf(prog, sizeof(prog), "newsdedup %s", nd_cmd_name(cmd));
+    argv[0] = prog;
     optind = 1;
     opterr = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    int c, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         if (c == 'h') {
             nd_cli_usage(cmd, stdout);
-            return 1;
+            rc = 1;
+            break;
         }
         if (c == '?') {
             fprintf(stderr, "Try 'newsdedup %s --help'.\n", nd_cmd_name(cmd));
-            return -1;
+            rc = -1;
+            break;
         }
         const nd_opt_t *o = NULL;
         for (size_t i = 0; i + 1 < nl && !o; i++)
             if (longopts[i].val == c)
                 o = byval[i];
-        if (!o)
-            return -1;
-        if (nd_opt_set(o, conf, optarg, err, sizeof(err))) {
+        if (!o) {
+            rc = -1;
+        } else if (nd_opt_set(o, conf, optarg, err, sizeof(err))) {
             fprintf(stderr, "newsdedup %s: %s\n", nd_cmd_name(cmd), err);
-            return -1;
+            rc = -1;
         }
     }
+    argv[0] = argv0;
+    if (rc)
+        return rc;
     conf->args = argv + optind;
     conf->n_args = argc - optind;
     if (conf->engine.kernel && !strcmp(conf->engine.kernel, "auto"))

@@ -92,5 +92,14 @@ grep -qi snapshot "$work/err.txt"
 
 # Usage errors exit 2 with a message; --help lists every option with its default.
 if "$NEWSDEDUP" dedup --out-dir "$work/x" 2>/dev/null; then echo "missing --in accepted"; exit 1; fi
+set +e
+"$NEWSDEDUP" dedup --in "$work/a.jsonl" --out-dir "$work/x" --no-such-option 2>"$work/err.txt"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "an unknown option exited $rc, not 2"; exit 1; }
+# getopt's message names the command as typed, then says where to look
+grep -q "^newsdedup dedup: unrecognized option '--no-such-option'" "$work/err.txt" ||
+  { echo "unknown option message:"; cat "$work/err.txt"; exit 1; }
+grep -q "^Try 'newsdedup dedup --help'" "$work/err.txt"
 "$NEWSDEDUP" dedup --help | grep -q -- "--window DUR.*(default: 72h)"
 echo "1 passed, 0 failed"
