@@ -222,14 +222,27 @@ struct rd_kafka_s *nd_consumer_handle(const nd_consumer_t *c);
  * while every assigned partition is at its end (so a live stream is batched
  * by what has arrived, not cut at each end-of-partition event). Every
  * message returned has no error; the caller destroys them
- * (nd_consumer_messages_destroy). The batch comes in event order: the
- * partitions' messages merged by message timestamp (ties by topic, then
- * partition), each partition in offset order, so which article of a story
- * is "first seen" follows the wires' timestamps, not fetch order. Messages of a partition set that
- * is not whole are dropped (not ours to decide while paused); a rebalance during the call drops
- * what was taken before it (fetching restarts from the committed offsets) and bumps
- * nd_consumer_generation(). Also re-checks an incomplete assignment every few seconds. @return 0,
- * or -1 on a fatal consumer error (e.g. fenced by a newer instance of the group) with errstr.
+ * (nd_consumer_messages_destroy).
+ *
+ * Batches come in event order, within and across batches: the partitions'
+ * messages are merged by message timestamp, each partition in offset order,
+ * partitions taking turns at equal timestamps (then by topic and partition),
+ * so which article of a story is "first seen" follows the wires' timestamps,
+ * not fetch order. A batch ends at the safe time (the least newest timestamp
+ * delivered by the partitions not at their end): what a partition delivered
+ * at or beyond it is held back for a later batch, and once held messages pile
+ * up the partitions ahead are paused until the others catch up (at most
+ * max(cap, 4096) messages are held; past that the oldest go anyway). So in
+ * a backfill no partition runs ahead of the others, and a live stream that
+ * has caught up is not delayed. Held messages are not handed out, so their
+ * offsets are never the caller's to commit.
+ *
+ * Messages of a partition set that is not whole are dropped (not ours to
+ * decide while paused); a rebalance during the call drops what was taken or
+ * held before it (fetching restarts from the committed offsets) and bumps
+ * nd_consumer_generation(). Also re-checks an incomplete assignment every few
+ * seconds. @return 0, or -1 on a fatal consumer error (e.g. fenced by a newer
+ * instance of the group) with errstr.
  */
 int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size_t cap, size_t *n,
                         int wait_ms, int linger_ms, char *errstr, size_t errstr_size);
@@ -249,13 +262,14 @@ int nd_consumer_whole(const nd_consumer_t *c);
  * assignment is not whole. */
 int nd_consumer_paused(const nd_consumer_t *c);
 
-/* nd_consumer_at_end: 1 when the assignment is whole and non-empty and every
- * assigned partition has reported its end since its last message. */
+/* nd_consumer_at_end: 1 when the assignment is whole and non-empty, every
+ * assigned partition has reported its end since its last message, and no
+ * message is held back. */
 int nd_consumer_at_end(const nd_consumer_t *c);
 
-/* nd_consumer_rewind: seek every assigned partition back to its committed
- * offset (the beginning where nothing is committed). @return 0, or -1 with
- * errstr. */
+/* nd_consumer_rewind: drop the messages held back and seek every assigned
+ * partition back to its committed offset (the beginning where nothing is
+ * committed). @return 0, or -1 with errstr. */
 int nd_consumer_rewind(nd_consumer_t *c, char *errstr, size_t errstr_size);
 
 /* nd_consumer_lag: input messages not yet consumed, summed over the
