@@ -3,10 +3,12 @@
  *
  *   nd-bench-kafka -b BROKERS [--newsdedup PATH] [--feed FILE] [--repeat N]
  *                  [--rate MSGS_PER_S] [--batch-size N] [--run-arg ARG]...
- *                  [--live-only]
+ *                  [--live-only] [--same-times]
  *
- * Throughput (backfill): the feed (N times over, copies under new uris) is
- * produced to three fresh wire topics; then a consume-only librdkafka
+ * Throughput (backfill): the feed, N times over (copies under new uris and,
+ * unless --same-times, with their event times moved past the previous copy's
+ * window: see nd_bk_load()), is produced to three fresh wire topics; then a
+ * consume-only librdkafka
  * consumer reads them to the end (the baseline), then `newsdedup run
  * --exit-at-end` processes them. Both rates count from the first message to
  * the end, and the ratio is printed.
@@ -17,7 +19,7 @@
  * --run-arg passes ARG on to `newsdedup run` (repeatable); --live-only skips
  * the backfill (diagnosis).
  */
-#define _GNU_SOURCE /* memmem */
+#define _GNU_SOURCE /* memmem, strcasestr */
 #include "nd_common.h"
 
 #include <fcntl.h>
@@ -40,6 +42,8 @@ typedef struct nd_bk_s {
     const char *brokers, *newsdedup, *feed;
     int repeat, rate, batch_size;
     int live_only;            /* skip the backfill (diagnosis) */
+    int same_times;           /* --same-times: copies keep the feed's event times */
+    int64_t shift_days;       /* event times of copy r move r * shift_days later */
     const char *run_args[32]; /* extra arguments for `newsdedup run` (--run-arg) */
     int n_run_args;
     char run_id[64];
@@ -61,7 +65,81 @@ static void nd_bk_die(const char *msg)
     exit(1);
 }
 
-/* Load the feed, repeat times over; copy r > 0 gets "#rR" appended to its uri. */
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (a year taken to
+ * start in March, so that the leap day is the last of its year). */
+static int64_t nd_bk_days(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;                                   /* 0..399 */
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
+    return era * 146097 + doe - 719468;
+}
+
+/* The inverse of nd_bk_days(). */
+static void nd_bk_date(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/*
+ * Visit the date of every event-time field of a ninjs line (versioncreated,
+ * firstcreated, any case, at any depth: their "YYYY-MM-DD" prefix). With
+ * shift 0, widen [*lo, *hi] to take in each date (days since the epoch); else
+ * move each date shift days later, in place. @return 0, or -1 when a shifted
+ * date would need more than four digits of year.
+ */
+static int nd_bk_dates(char *line, int64_t shift, int64_t *lo, int64_t *hi)
+{
+    static const char *const keys[] = {"\"versioncreated\"", "\"firstcreated\""};
+    for (size_t k = 0; k < 2; k++) {
+        for (char *p = line; (p = strcasestr(p, keys[k])) != NULL;) {
+            p += strlen(keys[k]);
+            char *q = p;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (*q++ != ':')
+                continue;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            int y, m, d, n = 0;
+            if (*q != '"' || sscanf(q + 1, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+                continue;
+            int64_t z = nd_bk_days(y, m, d);
+            if (shift == 0) {
+                *lo = z < *lo ? z : *lo;
+                *hi = z > *hi ? z : *hi;
+                continue;
+            }
+            int64_t ny;
+            nd_bk_date(z + shift, &ny, &m, &d);
+            if (ny > 9999)
+                return -1;
+            char date[16];
+            snprintf(date, sizeof(date), "%04d-%02d-%02d", (int)ny, m, d);
+            memcpy(q + 1, date, 10);
+        }
+    }
+    return 0;
+}
+
+/*
+ * Load the feed, repeat times over. Copy r > 0 gets "#rR" appended to its uri
+ * and, unless same_times, its event times moved r * shift_days later, where
+ * shift_days is the feed's span in days plus 30: each copy is then a timeline
+ * of its own, decided as the feed is (its articles out of reach of the
+ * previous copy's under any window up to 30 days), not the exact duplicates
+ * of a copy still in the window, nor articles already older than the window.
+ */
 static void nd_bk_load(nd_bk_t *b)
 {
     FILE *f = fopen(b->feed, "r");
@@ -83,6 +161,10 @@ static void nd_bk_load(nd_bk_t *b)
     }
     free(line); /* getline's buffer comes from libc */
     fclose(f);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < nb && !b->same_times; i++)
+        nd_bk_dates(base[i], 0, &lo, &hi);
+    b->shift_days = lo <= hi ? hi - lo + 30 : 0;
     b->n = nb * (size_t)b->repeat;
     b->lines = nd_calloc(b->n, sizeof(*b->lines));
     b->lens = nd_calloc(b->n, sizeof(*b->lens));
@@ -99,6 +181,8 @@ static void nd_bk_load(nd_bk_t *b)
                 nd_buf_printf(&nb2, "#r%d", r);
                 nd_buf_append(&nb2, e, strlen(e));
                 b->lines[k] = nb2.p;
+                if (b->shift_days && nd_bk_dates(b->lines[k], r * b->shift_days, &lo, &hi))
+                    nd_bk_die("event times shifted past the year 9999: use a smaller --repeat");
             }
             b->lens[k] = strlen(b->lines[k]);
         }
@@ -467,10 +551,12 @@ int main(int argc, char **argv)
             b.run_args[b.n_run_args++] = argv[++i];
         else if (!strcmp(a, "--live-only"))
             b.live_only = 1;
+        else if (!strcmp(a, "--same-times"))
+            b.same_times = 1;
         else {
             fprintf(stderr, "usage: nd-bench-kafka -b BROKERS [--newsdedup PATH] [--feed FILE] "
                             "[--repeat N] [--rate MSGS_PER_S] [--batch-size N] [--run-arg ARG]... "
-                            "[--live-only]\n");
+                            "[--live-only] [--same-times]\n");
             return 2;
         }
     }
@@ -478,13 +564,21 @@ int main(int argc, char **argv)
         nd_bk_die("-b BROKERS is required (e.g. from scripts/kafka-real.sh start DIR)");
     snprintf(b.run_id, sizeof(b.run_id), "bench%ld", (long)time(NULL) % 1000000);
     nd_bk_load(&b);
+    char line[512];
     uint64_t bytes = 0;
     for (size_t i = 0; i < b.n; i++)
         bytes += b.lens[i];
     printf("nd-bench-kafka: %zu articles (%s x %d, %.1f MB) on %s, batch size %d\n", b.n, b.feed,
            b.repeat, bytes / 1e6, b.brokers, b.batch_size);
+    if (b.repeat > 1 && b.shift_days)
+        printf("  copies: uri + \"#rR\", event times R x %" PRId64 " days later (the feed's span + "
+               "30 days)\n",
+               b.shift_days);
+    else if (b.repeat > 1)
+        printf("  copies: uri + \"#rR\", event times unchanged%s\n",
+               b.same_times ? " (--same-times)" : " (the feed has none)");
 
-    char prefix[96], errpath[160], line[512], tline[256];
+    char prefix[96], errpath[160], tline[256];
     snprintf(prefix, sizeof(prefix), "%s-fill", b.run_id);
     snprintf(errpath, sizeof(errpath), "/tmp/nd-bench-kafka-%s.err", prefix);
     if (b.live_only) {
