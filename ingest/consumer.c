@@ -514,6 +514,9 @@ static size_t nd_consumer_order_cut(nd_consumer_t *c, rd_kafka_message_t **pool,
                                     rd_kafka_message_t **msgs, size_t cap, size_t hold,
                                     size_t *nout)
 {
+    *nout = 0;
+    if (n == 0)
+        return 0;
     rd_kafka_message_t **in = nd_malloc(n * sizeof(*in));
     size_t *next = nd_malloc(n * sizeof(*next));      /* next message of the same partition */
     size_t *head = nd_malloc(n * sizeof(*head));      /* per run: its first untaken message */
@@ -583,7 +586,9 @@ static size_t nd_consumer_order_cut(nd_consumer_t *c, rd_kafka_message_t **pool,
         head[best] = next[head[best]];
         last[best] = rd_kafka_message_timestamp(m, NULL);
         same[best] = sbest + 1;
-        if (held[best] || (safe != INT64_MAX && rd_kafka_message_timestamp(m, NULL) >= safe)) {
+        /* a message without a timestamp (-1: a pre-0.10 message format) has no
+         * place in time and is never held */
+        if (held[best] || (safe != INT64_MAX && last[best] >= 0 && last[best] >= safe)) {
             held[best] = 1;
             pool[nh++] = m;
         } else if (*nout < cap) {
