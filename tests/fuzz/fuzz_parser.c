@@ -44,7 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (a.uri_len == 0 || a.text_len == 0 || a.text[0] == ' ' ||
             a.text[a.text_len - 1] == ' ' || strstr(a.text, "  ") != NULL)
             abort();
-        if (a.ninjs_major < 1 || a.ninjs_major > 3 || a.doc != buf || a.doc_len > size)
+        /* the document handed on lies inside the input and starts at its
+         * object (a byte order mark and blanks before it are skipped) */
+        if (a.ninjs_major < 1 || a.ninjs_major > 3 || a.doc < buf || a.doc_len == 0 ||
+            a.doc_len > size || (size_t)(a.doc - buf) > size - a.doc_len || a.doc[0] != '{')
             abort();
     } else if (err >= ND_ERR__END || errstr[0] == '\0') {
         abort();
