@@ -214,7 +214,11 @@ static rd_kafka_t *nd_bk_client(nd_bk_t *b, rd_kafka_type_t type, const char *gr
     return rk;
 }
 
-/* Produce the feed to PREFIX.wire.{a,b,c} (round robin), at rate msgs/s (0: flat out). */
+/* Produce the feed to PREFIX.wire.{a,b,c} (round robin), at rate msgs/s (0: flat out).
+ * Flat out, message i is stamped (start - n + i) ms, 1 ms apart in feed order as a wire's
+ * history would be (the producer's own stamps give hundreds of messages one millisecond,
+ * whose order across partitions nothing then tells); at a rate, with the time it is sent
+ * (the live latency counts from it). */
 static void nd_bk_produce(nd_bk_t *b, const char *prefix, int rate)
 {
     static const char *const w[3] = {"a", "b", "c"};
@@ -229,9 +233,10 @@ static void nd_bk_produce(nd_bk_t *b, const char *prefix, int rate)
             while (nd_bk_now() < due)
                 rd_kafka_poll(rk, 1);
         }
+        int64_t ts = rate > 0 ? 0 : (int64_t)t0 - (int64_t)b->n + (int64_t)i; /* 0: now */
         while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic[i % 3]),
                                  RD_KAFKA_V_VALUE(b->lines[i], b->lens[i]),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts),
                                  RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 10);
         rd_kafka_poll(rk, 0);
