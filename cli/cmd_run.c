@@ -529,6 +529,7 @@ static int nd_run_loop(nd_run_t *r, char *errstr, size_t errstr_size)
                                 errstr_size))
             return -1;
         atomic_store(&r->c.paused, (uint64_t)nd_consumer_paused(r->consumer));
+        atomic_store(&r->c.held, (uint64_t)nd_consumer_held(r->consumer));
         uint64_t gen = nd_consumer_generation(r->consumer);
         next->gen = gen;
         if (cur->n && cur->gen != gen) {

@@ -55,7 +55,7 @@ int nd_signalled(void);
 /* What the pipeline counts; read by the metrics thread. */
 typedef struct nd_counters_s {
     atomic_uint_fast64_t consumed, input_bytes, articles, duplicates, redeliveries, rejects,
-        produced, clusters, indexed, lag, transactions, aborts, restored, paused;
+        produced, clusters, indexed, lag, transactions, aborts, restored, paused, held;
     /* Microseconds the run loop spent deciding and producing batches, and
      * committing them (offsets and commit, or flush and offset commit with
      * --at-least-once): which of the two bounds a pipeline. */

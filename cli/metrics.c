@@ -72,6 +72,7 @@ static void nd_metrics_text(nd_metrics_t *m, nd_buf_t *b)
         C(aborts, "counter", "aborted transactions"),
         C(restored, "gauge", "state records replayed at the last (re)start"),
         C(paused, "gauge", "1 while paused for an incomplete assignment"),
+        C(held, "gauge", "input messages held back so that no partition runs ahead of the others"),
         /* microseconds, shown in seconds */
         {"newsdedup_decide_seconds", "counter",
          "time spent deciding batches and producing their records",

@@ -387,6 +387,11 @@ static int nd_consumer_all_heard(const nd_consumer_t *c)
     return 1;
 }
 
+size_t nd_consumer_held(const nd_consumer_t *c)
+{
+    return c->n_held;
+}
+
 int nd_consumer_at_end(const nd_consumer_t *c)
 {
     if (!c->complete || !c->assignment || c->assignment->cnt == 0 || c->n_held)

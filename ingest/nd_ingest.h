@@ -262,6 +262,10 @@ int nd_consumer_whole(const nd_consumer_t *c);
  * assignment is not whole. */
 int nd_consumer_paused(const nd_consumer_t *c);
 
+/* nd_consumer_held: how many messages are taken from librdkafka but held
+ * back for a later batch (see nd_consumer_collect). */
+size_t nd_consumer_held(const nd_consumer_t *c);
+
 /* nd_consumer_at_end: 1 when the assignment is whole and non-empty, every
  * assigned partition has reported its end since its last message, and no
  * message is held back. */

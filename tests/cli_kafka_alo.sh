@@ -64,6 +64,8 @@ grep -q '^200' "$work/metrics.txt" || { cat "$work/metrics.txt"; fail "/metrics 
 grep -q '^newsdedup_consumed 208' "$work/metrics.txt" || { cat "$work/metrics.txt"; fail "consumed"; }
 grep -q '^newsdedup_rejects ' "$work/metrics.txt" || fail "no rejects counter"
 grep -q '^newsdedup_clusters ' "$work/metrics.txt" || fail "no clusters counter"
+# caught up with every partition: nothing is held back
+grep -q '^newsdedup_held 0$' "$work/metrics.txt" || { grep held "$work/metrics.txt"; fail "held"; }
 # Where the time went: both the deciding and the committing took some.
 for t in decide commit; do
     awk -v n="newsdedup_${t}_seconds" '$1 == n && $2 > 0 {ok = 1} END {exit !ok}' \
