@@ -45,6 +45,15 @@ struct nd_consumer_s {
     rd_kafka_message_t **pool;
     size_t n_held, pool_cap;
     uint64_t held_gen;
+    /* Scratch of nd_consumer_order_cut(), pool_cap entries each: per message
+     * (in, next), per partition run (the rest). */
+    struct nd_cut_s {
+        rd_kafka_message_t **in;
+        size_t *next, *head, *tail, *same;
+        int64_t *newest, *last;
+        rd_kafka_topic_partition_t **tp;
+        unsigned char *held;
+    } cut;
     /* Partitions paused because they hold messages back (they ran ahead):
      * librdkafka then drops what it fetched of them, so the partitions
      * behind come next; resumed, they continue after the last message
@@ -106,6 +115,14 @@ static void nd_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         c->tie_ts = nd_malloc(cnt * sizeof(*c->tie_ts));
         c->tie_k = nd_calloc(cnt, sizeof(*c->tie_k));
         c->next_off = nd_malloc(cnt * sizeof(*c->next_off));
+        if (!c->tie_ts || !c->tie_k || !c->next_off) { /* all or none */
+            nd_free(c->tie_ts);
+            nd_free(c->tie_k);
+            nd_free(c->next_off);
+            c->tie_ts = NULL;
+            c->tie_k = NULL;
+            c->next_off = NULL;
+        }
     }
     for (int i = 0; c->assignment && i < c->assignment->cnt; i++) {
         c->assignment->elems[i].opaque = NULL;
@@ -201,6 +218,45 @@ nd_consumer_t *nd_consumer_new(struct rd_kafka_conf_s *conf, const char *const *
     return c;
 }
 
+/* Free the scratch of nd_consumer_order_cut(). */
+static void nd_consumer_cut_free(struct nd_cut_s *k)
+{
+    nd_free(k->in);
+    nd_free(k->next);
+    nd_free(k->head);
+    nd_free(k->tail);
+    nd_free(k->same);
+    nd_free(k->newest);
+    nd_free(k->last);
+    nd_free(k->tp);
+    nd_free(k->held);
+    memset(k, 0, sizeof(*k));
+}
+
+/* Size the pool and the scratch for n messages. @return 0, or -1 (out of
+ * memory; the old ones stay). */
+static int nd_consumer_pool_size(nd_consumer_t *c, size_t n)
+{
+    if (c->pool_cap >= n)
+        return 0;
+    struct nd_cut_s k = {nd_malloc(n * sizeof(*k.in)),   nd_malloc(n * sizeof(*k.next)),
+                         nd_malloc(n * sizeof(*k.head)), nd_malloc(n * sizeof(*k.tail)),
+                         nd_malloc(n * sizeof(*k.same)), nd_malloc(n * sizeof(*k.newest)),
+                         nd_malloc(n * sizeof(*k.last)), nd_malloc(n * sizeof(*k.tp)),
+                         nd_malloc(n * sizeof(*k.held))};
+    rd_kafka_message_t **p = NULL;
+    if (!k.in || !k.next || !k.head || !k.tail || !k.same || !k.newest || !k.last || !k.tp ||
+        !k.held || !(p = nd_realloc(c->pool, n * sizeof(*p)))) {
+        nd_consumer_cut_free(&k);
+        return -1;
+    }
+    nd_consumer_cut_free(&c->cut);
+    c->cut = k;
+    c->pool = p;
+    c->pool_cap = n;
+    return 0;
+}
+
 /* Resume the partitions paused for running ahead. */
 static void nd_consumer_resume_ahead(nd_consumer_t *c)
 {
@@ -236,6 +292,7 @@ void nd_consumer_destroy(nd_consumer_t *c)
     if (c->assignment)
         rd_kafka_topic_partition_list_destroy(c->assignment);
     nd_free(c->pool);
+    nd_consumer_cut_free(&c->cut);
     nd_free(c->tie_ts);
     nd_free(c->tie_k);
     nd_free(c->next_off);
@@ -511,37 +568,29 @@ static void *nd_consumer_state(const nd_consumer_t *c, const rd_kafka_message_t 
  * nd_consumer_pause_ahead() stops fetching the partitions past it. Partitions at their end hold
  * nothing back, so a live stream that has caught up is not delayed.
  *
- * Fills msgs[0..*nout) (at most cap) and leaves the held messages at the
- * front of pool; @return their number. O(n x partitions in the pool). Without
- * memory for the scratch arrays the pool is handed out in fetch order.
+ * Takes the n messages at the front of c->pool, fills msgs[0..*nout) (at
+ * most cap), leaves the held messages at the front of c->pool and sets
+ * *safe_out to the safe time; @return how many are held. O(n x partitions in
+ * the pool), on the scratch arrays c->cut (nd_consumer_pool_size()).
  */
-static size_t nd_consumer_order_cut(nd_consumer_t *c, rd_kafka_message_t **pool, size_t n,
-                                    rd_kafka_message_t **msgs, size_t cap, size_t hold,
-                                    size_t *nout)
+static size_t nd_consumer_order_cut(nd_consumer_t *c, size_t n, rd_kafka_message_t **msgs,
+                                    size_t cap, size_t hold, size_t *nout, int64_t *safe_out)
 {
-    *nout = 0;
-    if (n == 0)
-        return 0;
-    rd_kafka_message_t **in = nd_malloc(n * sizeof(*in));
-    size_t *next = nd_malloc(n * sizeof(*next));      /* next message of the same partition */
-    size_t *head = nd_malloc(n * sizeof(*head));      /* per run: its first untaken message */
-    size_t *tail = nd_malloc(n * sizeof(*tail));      /* per run: its last message so far */
-    int64_t *newest = nd_malloc(n * sizeof(*newest)); /* per run: its newest timestamp */
-    int64_t *last = nd_malloc(n * sizeof(*last));     /* per run: the last timestamp taken */
-    size_t *same = nd_malloc(n * sizeof(*same));      /* per run: how many taken at it */
-    ptrdiff_t *pix = nd_malloc(n * sizeof(*pix));     /* per run: its tie state, or -1 */
-    unsigned char *held = nd_malloc(n);               /* per run: something held back */
+    rd_kafka_message_t **pool = c->pool, **in = c->cut.in;
+    size_t *next = c->cut.next, *head = c->cut.head, *tail = c->cut.tail, *same = c->cut.same;
+    int64_t *newest = c->cut.newest, *last = c->cut.last;
+    rd_kafka_topic_partition_t **rtp = c->cut.tp;
+    unsigned char *held = c->cut.held;
     size_t runs = 0, nh = 0;
     *nout = 0;
-    if (!in || !next || !head || !tail || !newest || !last || !same || !pix || !held) {
-        size_t k = n < cap ? n : cap;
-        memcpy(msgs, pool, k * sizeof(*msgs));
-        memmove(pool, pool + k, (n - k) * sizeof(*pool));
-        *nout = k;
-        nh = n - k;
-        goto out;
-    }
+    *safe_out = INT64_MAX;
+    if (n == 0)
+        return 0;
     memcpy(in, pool, n * sizeof(*in));
+    /* the partitions' runs: next links each message to the next of its
+     * partition; per run, its ends, its newest timestamp, where its turn at
+     * one timestamp stands (kept from the last batch), its assignment element
+     * (NULL when no longer assigned) */
     for (size_t i = 0; i < n; i++) {
         size_t r = 0;
         while (r < runs &&
@@ -550,28 +599,26 @@ static size_t nd_consumer_order_cut(nd_consumer_t *c, rd_kafka_message_t **pool,
         int64_t ts = rd_kafka_message_timestamp(in[i], NULL);
         next[i] = n;
         if (r == runs) {
-            rd_kafka_topic_partition_t *tp = nd_consumer_part(c, in[i]);
-            pix[runs] = tp && c->tie_ts && c->tie_k && c->next_off ? tp - c->assignment->elems : -1;
+            rtp[runs] = nd_consumer_part(c, in[i]);
+            ptrdiff_t x = rtp[runs] && c->tie_ts ? rtp[runs] - c->assignment->elems : -1;
             head[runs] = i;
             newest[runs] = ts;
-            last[runs] = pix[runs] >= 0 ? c->tie_ts[pix[runs]] : INT64_MIN;
-            same[runs] = pix[runs] >= 0 ? c->tie_k[pix[runs]] : 0;
+            last[runs] = x >= 0 ? c->tie_ts[x] : INT64_MIN;
+            same[runs] = x >= 0 ? c->tie_k[x] : 0;
             held[runs++] = 0;
         } else {
             next[tail[r]] = i;
             newest[r] = ts > newest[r] ? ts : newest[r];
         }
         tail[r] = i;
-        if (pix[r] >= 0 && in[i]->offset + 1 > c->next_off[pix[r]])
-            c->next_off[pix[r]] = in[i]->offset + 1;
+        if (rtp[r] && c->next_off && in[i]->offset + 1 > c->next_off[rtp[r] - c->assignment->elems])
+            c->next_off[rtp[r] - c->assignment->elems] = in[i]->offset + 1;
     }
     /* what each partition has delivered now includes the pool */
-    for (size_t r = 0; r < runs; r++) {
-        rd_kafka_topic_partition_t *tp = nd_consumer_part(c, in[head[r]]);
-        if (tp && newest[r] > ND_PART_NEWEST(tp))
-            ND_PART_NEWEST(tp) = newest[r];
-    }
-    int64_t safe = nd_consumer_safe(c);
+    for (size_t r = 0; r < runs; r++)
+        if (rtp[r] && newest[r] > ND_PART_NEWEST(rtp[r]))
+            ND_PART_NEWEST(rtp[r]) = newest[r];
+    int64_t safe = *safe_out = nd_consumer_safe(c);
     /* the merge: held-back messages (beyond the safe time, or after one in
      * their partition) go to the pool, in event order; the others to msgs
      * until cap, then to the pool too */
@@ -598,16 +645,16 @@ static size_t nd_consumer_order_cut(nd_consumer_t *c, rd_kafka_message_t **pool,
             pool[nh++] = m;
         } else if (*nout < cap) {
             msgs[(*nout)++] = m;
-            if (pix[best] >= 0) { /* handed out: the turn is taken */
-                c->tie_ts[pix[best]] = last[best];
-                c->tie_k[pix[best]] = same[best];
+            if (rtp[best] && c->tie_ts) { /* handed out: the turn is taken */
+                c->tie_ts[rtp[best] - c->assignment->elems] = last[best];
+                c->tie_k[rtp[best] - c->assignment->elems] = same[best];
             }
         } else {
             held[best] = 1;
             pool[nh++] = m;
         }
     }
-    /* more than cap held back: the oldest go now after all (room permitting) */
+    /* more than hold held back: the oldest go now after all (room permitting) */
     if (nh > hold && *nout < cap) {
         size_t k = nh - hold < cap - *nout ? nh - hold : cap - *nout;
         memcpy(msgs + *nout, pool, k * sizeof(*msgs));
@@ -615,16 +662,6 @@ static size_t nd_consumer_order_cut(nd_consumer_t *c, rd_kafka_message_t **pool,
         *nout += k;
         nh -= k;
     }
-out:
-    nd_free(in);
-    nd_free(next);
-    nd_free(head);
-    nd_free(tail);
-    nd_free(newest);
-    nd_free(last);
-    nd_free(same);
-    nd_free(pix);
-    nd_free(held);
     return nh;
 }
 
@@ -633,12 +670,11 @@ out:
  * A partition ahead is then not fetched while the others catch up, instead
  * of filling the local queue in front of them; those at the safe time keep
  * fetching, so that it moves on. */
-static void nd_consumer_pause_ahead(nd_consumer_t *c)
+static void nd_consumer_pause_ahead(nd_consumer_t *c, int64_t safe)
 {
     rd_kafka_topic_partition_list_t *now = rd_kafka_topic_partition_list_new(4);
     if (!now)
         return; /* no pausing: order still holds, within the hold-back bound */
-    int64_t safe = nd_consumer_safe(c);
     for (size_t i = 0; i < c->n_held; i++) {
         const char *t = rd_kafka_topic_name(c->pool[i]->rkt);
         const rd_kafka_topic_partition_t *tp = nd_consumer_part(c, c->pool[i]);
@@ -684,15 +720,10 @@ int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size
     if (cap == 0)
         return 0;
     size_t hold = cap > ND_HOLD_MIN ? cap : ND_HOLD_MIN;
-    if (c->pool_cap < hold + cap) {
-        /* held messages stay at the front; room for them and cap more */
-        rd_kafka_message_t **p = nd_realloc(c->pool, (hold + cap) * sizeof(*p));
-        if (!p) {
-            snprintf(errstr, errstr_size, "out of memory");
-            return -1;
-        }
-        c->pool = p;
-        c->pool_cap = hold + cap;
+    /* held messages stay at the front; room for them and cap more */
+    if (nd_consumer_pool_size(c, hold + cap)) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
     }
     nd_consumer_check_assignment(c);
     if (c->held_gen != c->generation || !c->complete)
@@ -769,14 +800,15 @@ int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size
         nd_consumer_messages_destroy(c->pool, np);
         return 0;
     }
-    c->n_held = nd_consumer_order_cut(c, c->pool, np, msgs, cap, hold, n);
+    int64_t safe;
+    c->n_held = nd_consumer_order_cut(c, np, msgs, cap, hold, n, &safe);
     /* Pausing costs fetch round trips (a backfill of the Reuters feed that
      * paused at a quarter of the bound ran at a third of the speed): only as
      * the held-back messages near their bound (a partition fetched far ahead
      * of the others, as a broker that fills each fetch from one partition
      * does), and then until none is ahead any more. */
     if (c->n_held > hold * 3 / 4 || c->ahead)
-        nd_consumer_pause_ahead(c);
+        nd_consumer_pause_ahead(c, safe);
     return 0;
 }
 
