@@ -77,6 +77,40 @@ static double nd_consumer_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Free the per-partition state (tie_ts, tie_k, next_off). */
+static void nd_consumer_part_state_free(nd_consumer_t *c)
+{
+    nd_free(c->tie_ts);
+    nd_free(c->tie_k);
+    nd_free(c->next_off);
+    c->tie_ts = NULL;
+    c->tie_k = NULL;
+    c->next_off = NULL;
+}
+
+/* (Re)make the per-partition state for the assignment, all of it or none
+ * (out of memory: batches are still in event order, partitions then take
+ * turns at one timestamp only within a batch, and a caught-up partition
+ * waits for its end event). */
+static void nd_consumer_part_state_new(nd_consumer_t *c)
+{
+    nd_consumer_part_state_free(c);
+    if (!c->assignment || c->assignment->cnt <= 0)
+        return;
+    size_t cnt = (size_t)c->assignment->cnt;
+    c->tie_ts = nd_malloc(cnt * sizeof(*c->tie_ts));
+    c->tie_k = nd_calloc(cnt, sizeof(*c->tie_k));
+    c->next_off = nd_malloc(cnt * sizeof(*c->next_off));
+    if (!c->tie_ts || !c->tie_k || !c->next_off) {
+        nd_consumer_part_state_free(c);
+        return;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        c->tie_ts[i] = INT64_MIN;
+        c->next_off[i] = -1;
+    }
+}
+
 /* Assign or revoke as the rebalance protocol wants; remember the result. */
 static void nd_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                      rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -104,33 +138,10 @@ static void nd_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         c->assignment = rd_kafka_topic_partition_list_copy(parts);
     else if (coop && !rd_kafka_consumer_closed(rk))
         rd_kafka_assignment(rk, &c->assignment);
-    nd_free(c->tie_ts);
-    nd_free(c->tie_k);
-    nd_free(c->next_off);
-    c->tie_ts = NULL;
-    c->tie_k = NULL;
-    c->next_off = NULL;
-    if (c->assignment && c->assignment->cnt > 0) {
-        size_t cnt = (size_t)c->assignment->cnt;
-        c->tie_ts = nd_malloc(cnt * sizeof(*c->tie_ts));
-        c->tie_k = nd_calloc(cnt, sizeof(*c->tie_k));
-        c->next_off = nd_malloc(cnt * sizeof(*c->next_off));
-        if (!c->tie_ts || !c->tie_k || !c->next_off) { /* all or none */
-            nd_free(c->tie_ts);
-            nd_free(c->tie_k);
-            nd_free(c->next_off);
-            c->tie_ts = NULL;
-            c->tie_k = NULL;
-            c->next_off = NULL;
-        }
-    }
+    nd_consumer_part_state_new(c);
     for (int i = 0; c->assignment && i < c->assignment->cnt; i++) {
         c->assignment->elems[i].opaque = NULL;
         ND_PART_NEWEST(&c->assignment->elems[i]) = INT64_MIN;
-        if (c->tie_ts)
-            c->tie_ts[i] = INT64_MIN;
-        if (c->next_off)
-            c->next_off[i] = -1;
     }
     c->generation++;
     c->complete = 0;
@@ -293,9 +304,7 @@ void nd_consumer_destroy(nd_consumer_t *c)
         rd_kafka_topic_partition_list_destroy(c->assignment);
     nd_free(c->pool);
     nd_consumer_cut_free(&c->cut);
-    nd_free(c->tie_ts);
-    nd_free(c->tie_k);
-    nd_free(c->next_off);
+    nd_consumer_part_state_free(c);
     nd_consumer_free_topics(c);
     nd_free(c);
 }
