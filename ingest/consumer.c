@@ -280,14 +280,24 @@ static void nd_consumer_resume_ahead(nd_consumer_t *c)
 }
 
 /* Forget the held-back messages (fetching restarts from the committed
- * offsets after a rebalance or a rewind, so they come again) and resume the
- * partitions they held paused. */
+ * offsets after a rebalance or a rewind, so they come again) and the
+ * partitions paused for them, resuming those when resume is set (not when
+ * everything is being paused). */
+static void nd_consumer_forget_held(nd_consumer_t *c, int resume)
+{
+    nd_consumer_messages_destroy(c->pool, c->n_held);
+    c->n_held = 0;
+    if (resume)
+        nd_consumer_resume_ahead(c);
+    else if (c->ahead)
+        rd_kafka_topic_partition_list_destroy(c->ahead);
+    c->ahead = NULL;
+}
+
+/* nd_consumer_forget_held(), resuming. */
 static void nd_consumer_drop_held(nd_consumer_t *c)
 {
-    for (size_t i = 0; i < c->n_held; i++)
-        rd_kafka_message_destroy(c->pool[i]);
-    c->n_held = 0;
-    nd_consumer_resume_ahead(c);
+    nd_consumer_forget_held(c, 1);
 }
 
 void nd_consumer_destroy(nd_consumer_t *c)
@@ -401,12 +411,7 @@ static void nd_consumer_check_assignment(nd_consumer_t *c)
     }
     /* everything paused: held messages are not ours to decide, and the
      * partitions paused for running ahead are paused with the rest */
-    for (size_t i = 0; i < c->n_held; i++)
-        rd_kafka_message_destroy(c->pool[i]);
-    c->n_held = 0;
-    if (c->ahead)
-        rd_kafka_topic_partition_list_destroy(c->ahead);
-    c->ahead = NULL;
+    nd_consumer_forget_held(c, 0);
     rd_kafka_pause_partitions(c->rk, c->assignment);
     c->paused = 1;
     if (whole == 0 && want > 0)
@@ -556,9 +561,9 @@ static void *nd_consumer_state(const nd_consumer_t *c, const rd_kafka_message_t 
  * now, keeping the rest for the next collect. The partitions' runs are merged
  * by message timestamp (partitions taking turns at one timestamp: see
  * nd_consumer_msg_before), each partition keeping its offset order:
- * near-duplicates arrive on different topics and
- * partitions, and "first seen" should not depend on which partition
- * librdkafka happened to fetch first.
+ * near-duplicates arrive on different topics and partitions, and "first
+ * seen" should not depend on which partition librdkafka happened to fetch
+ * first.
  *
  * Across batches the same holds only if no partition runs ahead of another:
  * in a backfill, librdkafka fetches each partition in chunks, so a batch can
@@ -574,8 +579,9 @@ static void *nd_consumer_state(const nd_consumer_t *c, const rd_kafka_message_t 
  * millisecond to come) is held back, at most hold messages (beyond that the
  * oldest go anyway: a bound on memory and on the wait for a stalled
  * partition, at the cost of order), and once they pile up
- * nd_consumer_pause_ahead() stops fetching the partitions past it. Partitions at their end hold
- * nothing back, so a live stream that has caught up is not delayed.
+ * nd_consumer_pause_ahead() stops fetching the partitions past it.
+ * Partitions at their end hold nothing back, so a live stream that has
+ * caught up is not delayed.
  *
  * Takes the n messages at the front of c->pool, fills msgs[0..*nout) (at
  * most cap), leaves the held messages at the front of c->pool and sets
@@ -759,8 +765,8 @@ int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size
         if (c->generation != gen) {
             /* Taken before a rebalance: the old assignment's; fetching
              * restarts from the committed offsets. */
-            nd_consumer_messages_destroy(c->pool, np);
-            nd_consumer_resume_ahead(c);
+            c->n_held = np;
+            nd_consumer_drop_held(c);
             np = 0;
             limit = cap;
             gen = c->held_gen = c->generation;
@@ -788,8 +794,8 @@ int nd_consumer_collect(nd_consumer_t *c, struct rd_kafka_message_s **msgs, size
             int fatal = nd_consumer_error(c, m, errstr, errstr_size);
             rd_kafka_message_destroy(m);
             if (fatal) {
-                nd_consumer_messages_destroy(c->pool, np);
-                nd_consumer_resume_ahead(c);
+                c->n_held = np;
+                nd_consumer_drop_held(c);
                 return -1;
             }
             continue;
